@@ -1,0 +1,57 @@
+#pragma once
+// The Sans-I/O MQTT connection: bytes in, output and a close decision out. No sockets, no Asio.
+// Every member but the constructor is called on the connection's own executor (one thread at a
+// time); other connections reach it only through the broker core and transport_link::wake().
+//
+// Transport loop:
+//   read -> on_bytes() -> take_output() -> write (gathered) -> ... ; wake() -> take_output() -> write
+//   after a write completes, take_output() again (more may have queued meanwhile);
+//   once should_close() and the output is flushed, close the socket, then on_closed().
+//   Arm a timer for deadline(); when it fires call on_timer(now).
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+
+#include "broker/output_batch.hpp"
+#include "broker/transport_link.hpp"
+
+namespace broker {
+
+class broker_core;
+struct connection_state;
+
+class connection {
+ public:
+  using clock = std::chrono::steady_clock;
+
+  connection(broker_core& core, transport_link& link, std::string remote_address);
+  ~connection();
+  connection(const connection&) = delete;
+  connection& operator=(const connection&) = delete;
+
+  void on_bytes(std::span<const std::uint8_t> bytes);
+  // Appends everything waiting for the client to `out`. Call after on_bytes(), on wake(), and
+  // after each write completes.
+  void take_output(output_batch& out);
+  // True once the connection must end: after flushing what take_output() gave, close the socket.
+  bool should_close() const;
+  // The socket is gone (EOF, error, or closed after should_close()). Publishes the will unless
+  // the client sent DISCONNECT. Idempotent.
+  void on_closed();
+
+  // When on_timer() must run next: the CONNECT deadline, then 1.5x the keep-alive
+  // [MQTT-3.1.2-24]. clock::time_point::max() when there is none.
+  clock::time_point deadline() const;
+  void on_timer(clock::time_point now);
+
+  const std::string& client_id() const;
+  const std::string& remote_address() const;
+
+ private:
+  std::shared_ptr<connection_state> state_;
+};
+
+}  // namespace broker

@@ -1,0 +1,56 @@
+#pragma once
+// Incremental decoding: bytes go in as they arrive (a packet may be split across reads, a read may
+// hold many packets); whole packets come out one at a time. Never throws on bad input.
+
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <string>
+
+#include "mqtt/decode_error.hpp"
+#include "mqtt/packet.hpp"
+
+namespace mqtt {
+
+// Decodes one packet from its first byte and its body (the `remaining length` bytes).
+// `version` decides 3.1.1 versus 5.0 layout for every packet but CONNECT, which carries its own.
+struct decode_result {
+  packet pkt;
+  decode_error error = decode_error::none;
+};
+decode_result decode_packet(std::uint8_t first_byte, std::span<const std::uint8_t> body,
+                            protocol_version version);
+
+class packet_reader {
+ public:
+  // Packets whose remaining length exceeds max_packet_size are refused before their body is
+  // buffered, so a hostile length cannot make the reader allocate.
+  explicit packet_reader(std::size_t max_packet_size);
+
+  // The version negotiated by CONNECT; until set, 3.1.1 is assumed.
+  void set_version(protocol_version v) { version_ = v; }
+  protocol_version version() const { return version_; }
+
+  void feed(std::span<const std::uint8_t> bytes);
+
+  enum class status { packet, need_more, error };
+  struct result {
+    status state = status::need_more;
+    packet pkt;
+    decode_error error = decode_error::none;
+    std::size_t wire_size = 0;  // bytes the packet took on the wire, header included
+  };
+  // After an error the reader stays in error: the connection must close.
+  result next();
+
+  std::size_t buffered() const { return buffer_.size() - consumed_; }
+
+ private:
+  std::size_t max_packet_size_;
+  protocol_version version_ = protocol_version::v3_1_1;
+  std::string buffer_;
+  std::size_t consumed_ = 0;
+  decode_error failed_ = decode_error::none;
+};
+
+}  // namespace mqtt

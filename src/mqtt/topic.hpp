@@ -1,0 +1,19 @@
+#pragma once
+// Topic names and filters [MQTT-4.7].
+
+#include <string_view>
+
+namespace mqtt {
+
+// A name a PUBLISH may carry: at least one character, no '+' or '#' [MQTT-3.3.2-2] [MQTT-4.7.3-1].
+bool valid_topic_name(std::string_view topic);
+
+// A filter a SUBSCRIBE may carry: non-empty; '#' only as the last level, alone in its level
+// [MQTT-4.7.1-2]; '+' alone in its level [MQTT-4.7.1-3].
+bool valid_topic_filter(std::string_view filter);
+
+// Whether `filter` matches `topic`. Topics starting with '$' are not matched by a filter that
+// starts with a wildcard [MQTT-4.7.2-1]. Both arguments must already be valid.
+bool topic_matches(std::string_view filter, std::string_view topic);
+
+}  // namespace mqtt
