@@ -27,7 +27,8 @@ class packet_reader {
   // buffered, so a hostile length cannot make the reader allocate.
   explicit packet_reader(std::size_t max_packet_size);
 
-  // The version negotiated by CONNECT; until set, 3.1.1 is assumed.
+  // The version negotiated by CONNECT; until set, 3.1.1 is assumed. next() sets it itself from a
+  // CONNECT it decodes without error, so packets pipelined behind CONNECT decode right.
   void set_version(protocol_version v) { version_ = v; }
   protocol_version version() const { return version_; }
 
@@ -40,10 +41,14 @@ class packet_reader {
     decode_error error = decode_error::none;
     std::size_t wire_size = 0;  // bytes the packet took on the wire, header included
   };
-  // After an error the reader stays in error: the connection must close.
+  // After an error the reader stays in error: the connection must close. An error result still
+  // carries what was decoded (for unsupported_protocol_level, the CONNECT with its level byte).
   result next();
 
   std::size_t buffered() const { return buffer_.size() - consumed_; }
+  // Memory the buffer holds: at most about one read plus one unfinished packet, because consumed
+  // bytes are dropped at the next feed().
+  std::size_t capacity() const { return buffer_.capacity(); }
 
  private:
   std::size_t max_packet_size_;

@@ -10,7 +10,8 @@
 
 namespace mqtt {
 
-// Appends the whole packet, as `version` lays it out, to `out`.
+// Appends the whole packet, as `version` lays it out, to `out`. A CONNECT is written for
+// `version` too ("MQIsdp"/3, "MQTT"/4 or "MQTT"/5); its own `version` field is not consulted.
 void encode(const packet& p, protocol_version version, std::string& out);
 
 // Appends the fixed header and topic name of a PUBLISH whose variable header continues with

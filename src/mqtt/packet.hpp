@@ -43,6 +43,8 @@ struct will_message {
   mqtt::qos qos = qos::at_most_once;
   bool retain = false;
   properties props;  // 5.0 will properties
+
+  bool operator==(const will_message&) const = default;
 };
 
 struct connect_packet {
@@ -54,12 +56,16 @@ struct connect_packet {
   std::optional<std::string> username;
   std::optional<std::string> password;  // binary data; may hold any bytes
   properties props;
+
+  bool operator==(const connect_packet&) const = default;
 };
 
 struct connack_packet {
   bool session_present = false;
   std::uint8_t reason_code = 0;  // 3.1.1 return code (0..5) or 5.0 reason code
   properties props;
+
+  bool operator==(const connack_packet&) const = default;
 };
 
 struct publish_packet {
@@ -70,6 +76,8 @@ struct publish_packet {
   bool dup = false;
   std::uint16_t packet_id = 0;  // present on the wire only for QoS 1 and 2
   properties props;
+
+  bool operator==(const publish_packet&) const = default;
 };
 
 // PUBACK, PUBREC, PUBREL and PUBCOMP share one shape; the tag keeps them distinct in the variant.
@@ -79,6 +87,8 @@ struct ack_packet {
   std::uint16_t packet_id = 0;
   std::uint8_t reason_code = 0;  // 5.0 only; 0 = success
   properties props;
+
+  bool operator==(const ack_packet&) const = default;
 };
 using puback_packet = ack_packet<packet_type::puback>;
 using pubrec_packet = ack_packet<packet_type::pubrec>;
@@ -91,43 +101,61 @@ struct subscription {
   bool no_local = false;             // 5.0
   bool retain_as_published = false;  // 5.0
   std::uint8_t retain_handling = 0;  // 5.0: 0 send, 1 send if new, 2 never
+
+  bool operator==(const subscription&) const = default;
 };
 
 struct subscribe_packet {
   std::uint16_t packet_id = 0;
   std::vector<subscription> subscriptions;
   properties props;
+
+  bool operator==(const subscribe_packet&) const = default;
 };
 
 struct suback_packet {
   std::uint16_t packet_id = 0;
   std::vector<std::uint8_t> reason_codes;  // granted QoS 0..2 or 0x80 (failure) per filter
   properties props;
+
+  bool operator==(const suback_packet&) const = default;
 };
 
 struct unsubscribe_packet {
   std::uint16_t packet_id = 0;
   std::vector<std::string> filters;
   properties props;
+
+  bool operator==(const unsubscribe_packet&) const = default;
 };
 
 struct unsuback_packet {
   std::uint16_t packet_id = 0;
   std::vector<std::uint8_t> reason_codes;  // 5.0 only; empty on 3.1 / 3.1.1
   properties props;
+
+  bool operator==(const unsuback_packet&) const = default;
 };
 
-struct pingreq_packet {};
-struct pingresp_packet {};
+struct pingreq_packet {
+  bool operator==(const pingreq_packet&) const = default;
+};
+struct pingresp_packet {
+  bool operator==(const pingresp_packet&) const = default;
+};
 
 struct disconnect_packet {
   std::uint8_t reason_code = 0;  // 5.0 only
   properties props;
+
+  bool operator==(const disconnect_packet&) const = default;
 };
 
 struct auth_packet {  // 5.0 only
   std::uint8_t reason_code = 0;
   properties props;
+
+  bool operator==(const auth_packet&) const = default;
 };
 
 using packet = std::variant<connect_packet, connack_packet, publish_packet, puback_packet,

@@ -54,6 +54,19 @@ struct property {
 
 using properties = std::vector<property>;
 
+// How each property is laid out on the wire [MQTT-2.2.2.2]; `unknown` for ids 5.0 does not define.
+enum class property_type : std::uint8_t {
+  unknown,
+  byte,
+  two_byte_integer,
+  four_byte_integer,
+  variable_byte_integer,
+  utf8_string,
+  binary_data,
+  utf8_string_pair,
+};
+property_type property_type_of(property_id id);
+
 // First property with this id, if any.
 const property* find_property(const properties& props, property_id id);
 std::optional<std::uint32_t> find_integer(const properties& props, property_id id);

@@ -1,0 +1,66 @@
+#include "mqtt/topic.hpp"
+
+#include <cstddef>
+
+namespace mqtt {
+namespace {
+
+// A UTF-8 Encoded String holds at most 65,535 bytes [MQTT-1.5.3]; U+0000 is never allowed
+// [MQTT-1.5.3-2] (the decoder refuses it, but names also come from configuration).
+bool fits_string(std::string_view s) {
+  return !s.empty() && s.size() <= 65535 && s.find('\0') == std::string_view::npos;
+}
+
+}  // namespace
+
+bool valid_topic_name(std::string_view topic) {
+  return fits_string(topic) && topic.find_first_of("+#") == std::string_view::npos;
+}
+
+bool valid_topic_filter(std::string_view filter) {
+  if (!fits_string(filter)) return false;
+  std::size_t level_start = 0;
+  for (std::size_t i = 0; i < filter.size(); ++i) {
+    const char c = filter[i];
+    if (c == '/') {
+      level_start = i + 1;
+      continue;
+    }
+    const bool alone = i == level_start && (i + 1 == filter.size() || filter[i + 1] == '/');
+    if (c == '+' && !alone) return false;  // [MQTT-4.7.1-3]
+    // '#' alone in its level and the last character [MQTT-4.7.1-2].
+    if (c == '#' && !(alone && i + 1 == filter.size())) return false;
+  }
+  return true;
+}
+
+bool topic_matches(std::string_view filter, std::string_view topic) {
+  // [MQTT-4.7.2-1]: '#' or '+' as the first character never matches a name starting with '$'.
+  if (!topic.empty() && topic.front() == '$' && !filter.empty() &&
+      (filter.front() == '+' || filter.front() == '#')) {
+    return false;
+  }
+  std::size_t f = 0;
+  std::size_t t = 0;
+  for (;;) {
+    // Here f and t each start a level.
+    if (filter.compare(f, std::string_view::npos, "#") == 0) return true;
+    std::size_t f_end = filter.find('/', f);
+    std::size_t t_end = topic.find('/', t);
+    if (f_end == std::string_view::npos) f_end = filter.size();
+    if (t_end == std::string_view::npos) t_end = topic.size();
+    const std::string_view f_level = filter.substr(f, f_end - f);
+    if (f_level != "+" && f_level != topic.substr(t, t_end - t)) return false;
+    const bool filter_done = f_end == filter.size();
+    if (t_end == topic.size()) {
+      // The name has no more levels. "sport/#" still matches "sport": '#' covers the parent
+      // level too [MQTT-4.7.1-2].
+      return filter_done || filter.compare(f_end, std::string_view::npos, "/#") == 0;
+    }
+    if (filter_done) return false;
+    f = f_end + 1;
+    t = t_end + 1;
+  }
+}
+
+}  // namespace mqtt
