@@ -8,12 +8,12 @@ namespace broker {
 
 struct broker_config {
   std::size_t max_packet_size = 16 * 1024 * 1024;  // larger closes the connection
-  std::size_t max_inflight = 20;           // outgoing QoS 1/2 messages awaiting their ack, per client
+  std::size_t max_inflight = 20;  // outgoing QoS 1/2 messages awaiting their ack, per client
   std::size_t max_queued_messages = 1000;  // waiting behind the in-flight window, per client
   std::size_t max_queued_bytes = 64 * 1024 * 1024;  // same queue, in payload bytes
-  std::size_t max_incoming_qos2 = 1000;    // QoS 2 ids awaiting PUBREL, per client
-  std::chrono::seconds connect_timeout{10};  // a socket must send CONNECT within this
-  std::chrono::seconds sys_interval{10};     // $SYS/broker/... publish period
+  std::size_t max_incoming_qos2 = 1000;             // QoS 2 ids awaiting PUBREL, per client
+  std::chrono::seconds connect_timeout{10};         // a socket must send CONNECT within this
+  std::chrono::seconds sys_interval{10};            // $SYS/broker/... publish period
   std::string version = "0.0.0";
 };
 

@@ -6,8 +6,11 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <mutex>
+#include <optional>
 
 #include "broker/authenticator.hpp"
+#include "broker/authorizer.hpp"
 #include "broker/broker_config.hpp"
 #include "broker/logger.hpp"
 
@@ -29,7 +32,9 @@ class broker_state;
 
 class broker_core {
  public:
-  broker_core(broker_config config, authenticator& auth, logger& log);
+  // `acl` may be null: then every authenticated client may use every topic.
+  broker_core(broker_config config, authenticator& auth, logger& log,
+              const authorizer* acl = nullptr);
   ~broker_core();
   broker_core(const broker_core&) = delete;
   broker_core& operator=(const broker_core&) = delete;
@@ -46,6 +51,8 @@ class broker_core {
 
  private:
   std::unique_ptr<broker_state> state_;
+  std::mutex tick_mutex_;
+  std::optional<std::chrono::steady_clock::time_point> last_sys_;
 };
 
 }  // namespace broker

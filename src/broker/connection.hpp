@@ -4,10 +4,10 @@
 // time); other connections reach it only through the broker core and transport_link::wake().
 //
 // Transport loop:
-//   read -> on_bytes() -> take_output() -> write (gathered) -> ... ; wake() -> take_output() -> write
-//   after a write completes, take_output() again (more may have queued meanwhile);
-//   once should_close() and the output is flushed, close the socket, then on_closed().
-//   Arm a timer for deadline(); when it fires call on_timer(now).
+//   read -> on_bytes() -> take_output() -> write (gathered) -> ... ; wake() -> take_output() ->
+//   write after a write completes, take_output() again (more may have queued meanwhile); once
+//   should_close() and the output is flushed, close the socket, then on_closed(). Arm a timer for
+//   deadline(); when it fires call on_timer(now).
 
 #include <chrono>
 #include <cstdint>

@@ -19,7 +19,9 @@ std::optional<log_level> parse_log_level(std::string_view name) {
   return std::nullopt;
 }
 
-const char* name_of(log_level level) { return level_names[static_cast<std::size_t>(level)]; }
+const char* name_of(log_level level) {
+  return level_names[static_cast<std::size_t>(level)];
+}
 
 void logger::log(log_level level, std::string_view client_id, std::string_view message) {
   if (!enabled(level)) return;

@@ -3,8 +3,8 @@
 // Thread-safe; passed by reference to whoever logs (no global logger).
 
 #include <mutex>
-#include <ostream>
 #include <optional>
+#include <ostream>
 #include <string_view>
 
 namespace broker {

@@ -1,0 +1,298 @@
+#include "broker/broker_state.hpp"
+
+#include <algorithm>
+#include <cstdio>
+#include <span>
+
+namespace broker {
+
+namespace {
+mqtt::qos min_qos(mqtt::qos a, mqtt::qos b) {
+  return a < b ? a : b;
+}
+}  // namespace
+
+broker_state::broker_state(broker_config config, authenticator& auth, logger& log,
+                           const authorizer* acl)
+    : config_(std::move(config)), auth_(auth), acl_(acl), log_(log) {}
+
+namespace {
+client_identity identity_of(const session& s) {
+  return {s.client_id(), s.username()};
+}
+}  // namespace
+
+bool broker_state::may_publish(const connection_state& conn, std::string_view topic) const {
+  return !acl_ || acl_->can_publish({conn.client_id, conn.username.value_or("")}, topic);
+}
+
+broker_state::~broker_state() = default;
+
+bool broker_state::attach(connection_state& conn, bool clean_start,
+                          std::optional<mqtt::will_message> will) {
+  std::optional<mqtt::will_message> previous_will;
+  bool present = false;
+  {
+    std::lock_guard lock(mutex_);
+    auto it = sessions_.find(conn.client_id);
+    if (it != sessions_.end()) {
+      session& existing = *it->second;
+      if (connection_state* old = existing.owner) {
+        // The old connection ends as if its network connection had dropped: its will goes out.
+        old->taken_over = true;
+        old->attached = nullptr;
+        previous_will = std::move(old->will);
+        old->will.reset();
+        if (old->link) old->link->wake();
+        existing.owner = nullptr;
+        counters_.clients_connected.fetch_sub(1, std::memory_order_relaxed);
+        log_.log(log_level::notice, conn.client_id,
+                 "client id taken over by a new connection from " + conn.remote_address);
+      }
+      // A clean session lasts as long as its network connection [MQTT-3.1.2-6].
+      if (clean_start || existing.clean()) {
+        end_session_locked(existing);
+        it = sessions_.end();
+      }
+    }
+    if (it == sessions_.end()) {
+      it = sessions_
+               .emplace(conn.client_id,
+                        std::make_unique<session>(conn.client_id, clean_start, config_))
+               .first;
+    } else {
+      present = true;
+      it->second->set_clean(clean_start);
+      it->second->prepare_resend();
+    }
+    session& s = *it->second;
+    s.set_username(conn.username.value_or(""));
+    s.owner = &conn;
+    conn.attached = &s;
+    conn.will = std::move(will);
+    counters_.clients_connected.fetch_add(1, std::memory_order_relaxed);
+    if (previous_will) {
+      route_locked(std::make_shared<const message>(std::move(previous_will->topic),
+                                                   std::move(previous_will->payload),
+                                                   previous_will->qos, previous_will->retain));
+    }
+  }
+  return present;
+}
+
+void broker_state::detach(connection_state& conn) {
+  std::lock_guard lock(mutex_);
+  if (!conn.link) return;
+  conn.link = nullptr;
+  if (session* s = conn.attached) {
+    conn.attached = nullptr;
+    s->owner = nullptr;
+    counters_.clients_connected.fetch_sub(1, std::memory_order_relaxed);
+    if (s->clean()) end_session_locked(*s);
+  }
+  if (conn.will) {
+    mqtt::will_message will = std::move(*conn.will);
+    conn.will.reset();
+    route_locked(std::make_shared<const message>(std::move(will.topic), std::move(will.payload),
+                                                 will.qos, will.retain));
+  }
+}
+
+void broker_state::discard_will(connection_state& conn) {
+  std::lock_guard lock(mutex_);
+  conn.will.reset();
+}
+
+void broker_state::end_session_locked(session& s) {
+  for (const auto& [filter, options] : s.subscriptions()) subscriptions_.unsubscribe(&s, filter);
+  sessions_.erase(s.client_id());
+}
+
+void broker_state::publish(message_ptr msg) {
+  std::lock_guard lock(mutex_);
+  route_locked(msg);
+}
+
+void broker_state::route_locked(const message_ptr& msg) {
+  if (msg->retain()) {
+    if (msg->payload().empty()) {
+      retained_.erase(msg->topic());
+    } else {
+      retained_.store(msg);
+    }
+  }
+  // Overlapping filters of one session deliver the message once, at the highest QoS they
+  // grant [MQTT-3.3.5-1].
+  thread_local std::vector<std::pair<session*, mqtt::qos>> targets;
+  targets.clear();
+  subscriptions_.match(msg->topic(), [&](session* s, const mqtt::subscription& sub) {
+    targets.emplace_back(s, min_qos(msg->qos(), sub.max_qos));
+  });
+  if (targets.size() > 1) {
+    std::sort(targets.begin(), targets.end(), [](const auto& a, const auto& b) {
+      return a.first != b.first ? a.first < b.first : a.second > b.second;
+    });
+    targets.erase(std::unique(targets.begin(), targets.end(),
+                              [](const auto& a, const auto& b) { return a.first == b.first; }),
+                  targets.end());
+  }
+  // Forwarded live, the RETAIN flag is cleared [MQTT-3.3.1-9].
+  for (const auto& [s, q] : targets) deliver_locked(*s, msg, q, false);
+}
+
+void broker_state::deliver_locked(session& s, const message_ptr& msg, mqtt::qos q, bool retain) {
+  // QoS 0 is not kept for an offline client; QoS 1 and 2 are [MQTT-3.1.2-5].
+  if (!s.owner && q == mqtt::qos::at_most_once) return;
+  if (acl_ && !acl_->can_receive(identity_of(s), msg->topic())) return;
+  if (!s.enqueue(msg, q, retain)) {
+    counters_.publish_dropped.fetch_add(1, std::memory_order_relaxed);
+    if (s.take_first_drop_notice()) {
+      log_.log(log_level::warning, s.client_id(),
+               "outgoing queue full (" + std::to_string(config_.max_queued_messages) +
+                   " messages): dropping messages for this client; the client is too slow or "
+                   "offline. Further drops are counted in $SYS/broker/publish/messages/dropped");
+    }
+  }
+  if (s.owner && s.owner->link) s.owner->link->wake();
+}
+
+std::vector<std::uint8_t> broker_state::subscribe(connection_state& conn,
+                                                  const std::vector<mqtt::subscription>& subs) {
+  std::vector<std::uint8_t> codes;
+  codes.reserve(subs.size());
+  std::lock_guard lock(mutex_);
+  session* s = conn.attached;
+  for (const auto& sub : subs) {
+    if (!s) {
+      codes.push_back(0x80);
+      continue;
+    }
+    if (acl_ && !acl_->can_subscribe(identity_of(*s), sub.filter)) {
+      codes.push_back(0x80);  // refused: SUBACK failure, the connection stays [MQTT-3.9.3-2]
+      continue;
+    }
+    const mqtt::qos granted = min_qos(sub.max_qos, mqtt::qos::exactly_once);
+    mqtt::subscription stored = sub;
+    stored.max_qos = granted;
+    subscriptions_.subscribe(s, stored);
+    s->subscriptions()[sub.filter] = stored;
+    codes.push_back(static_cast<std::uint8_t>(granted));
+    // Retained messages go out on every SUBSCRIBE, with RETAIN set [MQTT-3.3.1-8]
+    // [MQTT-3.8.4-3], at the lower of their QoS and the granted QoS.
+    retained_.match(sub.filter, [&](const message_ptr& msg) {
+      deliver_locked(*s, msg, min_qos(msg->qos(), granted), true);
+    });
+  }
+  return codes;
+}
+
+void broker_state::unsubscribe(connection_state& conn, const std::vector<std::string>& filters) {
+  std::lock_guard lock(mutex_);
+  session* s = conn.attached;
+  if (!s) return;
+  for (const auto& filter : filters) {
+    if (auto it = s->subscriptions().find(filter); it != s->subscriptions().end()) {
+      subscriptions_.unsubscribe(s, filter);
+      s->subscriptions().erase(it);
+    }
+  }
+}
+
+bool broker_state::on_ack(connection_state& conn, mqtt::packet_type type, std::uint16_t id) {
+  std::lock_guard lock(mutex_);
+  session* s = conn.attached;
+  if (!s) return false;
+  bool matched = false;
+  switch (type) {
+    case mqtt::packet_type::puback:
+      matched = s->on_puback(id);
+      break;
+    case mqtt::packet_type::pubrec:
+      matched = s->on_pubrec(id);
+      break;
+    case mqtt::packet_type::pubcomp:
+      matched = s->on_pubcomp(id);
+      break;
+    default:
+      break;
+  }
+  // A freed slot in the in-flight window may let queued messages go.
+  if (matched && s->has_sendable() && conn.link) conn.link->wake();
+  return matched;
+}
+
+bool broker_state::remember_incoming_qos2(connection_state& conn, std::uint16_t id) {
+  std::lock_guard lock(mutex_);
+  return conn.attached ? conn.attached->remember_incoming_qos2(id) : false;
+}
+
+void broker_state::release_incoming_qos2(connection_state& conn, std::uint16_t id) {
+  std::lock_guard lock(mutex_);
+  if (conn.attached) conn.attached->release_incoming_qos2(id);
+}
+
+bool broker_state::take_output(connection_state& conn, std::vector<outgoing_publish>& out,
+                               std::size_t byte_budget) {
+  std::lock_guard lock(mutex_);
+  if (conn.taken_over) return false;
+  if (conn.attached) conn.attached->take_sendable(out, byte_budget);
+  return true;
+}
+
+void broker_state::post_to(const std::shared_ptr<connection_state>& conn,
+                           std::function<void()> fn) {
+  std::lock_guard lock(mutex_);
+  if (conn->link) conn->link->post(std::move(fn));
+}
+
+std::string broker_state::assign_client_id() {
+  std::lock_guard lock(mutex_);
+  char id[40];
+  std::snprintf(id, sizeof id, "auto-%016llx", static_cast<unsigned long long>(random_()));
+  return id;
+}
+
+std::size_t broker_state::retained_count() const {
+  std::lock_guard lock(mutex_);
+  return retained_.size();
+}
+
+std::size_t broker_state::subscription_count() const {
+  std::lock_guard lock(mutex_);
+  return subscriptions_.size();
+}
+
+std::size_t broker_state::session_count() const {
+  std::lock_guard lock(mutex_);
+  return sessions_.size();
+}
+
+void broker_state::publish_sys(std::chrono::steady_clock::time_point now) {
+  const auto uptime = std::chrono::duration_cast<std::chrono::seconds>(now - started_).count();
+  const auto value = [](auto v) { return std::to_string(v); };
+  const std::pair<const char*, std::string> entries[] = {
+      {"$SYS/broker/version", "mqtt-broker version " + config_.version},
+      {"$SYS/broker/uptime", value(uptime) + " seconds"},
+      {"$SYS/broker/clients/connected", value(counters_.clients_connected.load())},
+      {"$SYS/broker/messages/received", value(counters_.messages_received.load())},
+      {"$SYS/broker/messages/sent", value(counters_.messages_sent.load())},
+      {"$SYS/broker/bytes/received", value(counters_.bytes_received.load())},
+      {"$SYS/broker/bytes/sent", value(counters_.bytes_sent.load())},
+      {"$SYS/broker/publish/messages/dropped", value(counters_.publish_dropped.load())},
+  };
+  std::lock_guard lock(mutex_);
+  const std::pair<const char*, std::string> counts[] = {
+      {"$SYS/broker/retained messages/count", value(retained_.size())},
+      {"$SYS/broker/subscriptions/count", value(subscriptions_.size())},
+      {"$SYS/broker/clients/total", value(sessions_.size())},
+  };
+  using entry = std::pair<const char*, std::string>;
+  for (std::span<const entry> list :
+       {std::span<const entry>(entries), std::span<const entry>(counts)}) {
+    for (const auto& [topic, text] : list) {
+      route_locked(std::make_shared<const message>(topic, text, mqtt::qos::at_most_once, true));
+    }
+  }
+}
+
+}  // namespace broker

@@ -1,0 +1,108 @@
+#pragma once
+// Everything connections share: sessions by client id, the subscription tree, retained messages,
+// counters. One mutex guards it; it is held only for in-memory work, never across I/O, and wakes
+// a connection through transport_link::wake(), which only posts.
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <random>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "broker/authenticator.hpp"
+#include "broker/authorizer.hpp"
+#include "broker/broker_config.hpp"
+#include "broker/connection_state.hpp"
+#include "broker/logger.hpp"
+#include "broker/message.hpp"
+#include "broker/retained_store.hpp"
+#include "broker/session.hpp"
+#include "broker/subscription_tree.hpp"
+
+namespace broker {
+
+struct broker_counters {
+  std::atomic<std::uint64_t> messages_received{0};
+  std::atomic<std::uint64_t> messages_sent{0};
+  std::atomic<std::uint64_t> bytes_received{0};
+  std::atomic<std::uint64_t> bytes_sent{0};
+  std::atomic<std::uint64_t> publish_dropped{0};
+  std::atomic<std::uint64_t> clients_connected{0};
+};
+
+class broker_state {
+ public:
+  broker_state(broker_config config, authenticator& auth, logger& log, const authorizer* acl);
+  ~broker_state();
+
+  const broker_config& config() const { return config_; }
+  authenticator& auth() { return auth_; }
+  logger& log() { return log_; }
+  broker_counters& counters() { return counters_; }
+
+  // An authenticated CONNECT: takes over a connection with the same client id [MQTT-3.1.4-2],
+  // resumes or starts the session [MQTT-3.1.2-4] [MQTT-3.1.2-6], and keeps the will.
+  // Returns whether a session was resumed (CONNACK session present [MQTT-3.2.2-2]).
+  bool attach(connection_state& conn, bool clean_start, std::optional<mqtt::will_message> will);
+  // The connection is gone: publishes its will unless it said DISCONNECT, ends a clean session,
+  // and forgets the transport.
+  void detach(connection_state& conn);
+  // The client sent DISCONNECT: its will is discarded [MQTT-3.14.4-3].
+  void discard_will(connection_state& conn);
+
+  // Routes a message to every matching subscription and keeps it if it is retained.
+  void publish(message_ptr msg);
+  // Whether this connection's user may publish to `topic`.
+  bool may_publish(const connection_state& conn, std::string_view topic) const;
+
+  // Returns the SUBACK return codes; queues matching retained messages [MQTT-3.8.4-3].
+  std::vector<std::uint8_t> subscribe(connection_state& conn,
+                                      const std::vector<mqtt::subscription>& subs);
+  void unsubscribe(connection_state& conn, const std::vector<std::string>& filters);
+
+  // Outgoing QoS acknowledgements from the client; false when nothing matched.
+  bool on_ack(connection_state& conn, mqtt::packet_type type, std::uint16_t id);
+  // Incoming QoS 2: false when `id` is already awaiting PUBREL (a duplicate, not delivered again).
+  bool remember_incoming_qos2(connection_state& conn, std::uint16_t id);
+  void release_incoming_qos2(connection_state& conn, std::uint16_t id);
+
+  // What the connection should write now. false when it was taken over and must close.
+  bool take_output(connection_state& conn, std::vector<outgoing_publish>& out,
+                   std::size_t byte_budget);
+
+  // Runs `fn` on the connection's own thread, unless its transport is already gone.
+  void post_to(const std::shared_ptr<connection_state>& conn, std::function<void()> fn);
+
+  std::string assign_client_id();
+
+  // $SYS/broker/... statistics, retained, like Mosquitto's.
+  void publish_sys(std::chrono::steady_clock::time_point now);
+
+  std::size_t retained_count() const;
+  std::size_t subscription_count() const;
+  std::size_t session_count() const;
+
+ private:
+  void route_locked(const message_ptr& msg);
+  void deliver_locked(session& s, const message_ptr& msg, mqtt::qos q, bool retain);
+  void end_session_locked(session& s);
+
+  broker_config config_;
+  authenticator& auth_;
+  const authorizer* acl_;
+  logger& log_;
+  broker_counters counters_;
+  const std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
+
+  mutable std::mutex mutex_;
+  std::unordered_map<std::string, std::unique_ptr<session>> sessions_;
+  subscription_tree subscriptions_;
+  retained_store retained_;
+  std::mt19937_64 random_{std::random_device{}()};
+};
+
+}  // namespace broker

@@ -1,0 +1,89 @@
+#include "broker/connection.hpp"
+
+#include <string_view>
+
+#include "broker/broker_core.hpp"
+#include "broker/broker_state.hpp"
+#include "broker/connection_protocol.hpp"
+#include "broker/connection_state.hpp"
+
+namespace broker {
+
+connection::connection(broker_core& core, transport_link& link, std::string remote_address)
+    : state_(std::make_shared<connection_state>(core.state(), link, std::move(remote_address),
+                                                core.config().max_packet_size)) {}
+
+connection::~connection() {
+  on_closed();
+}
+
+void connection::on_bytes(std::span<const std::uint8_t> bytes) {
+  connection_state& st = *state_;
+  if (st.stage == connection_state::phase::closing || st.stage == connection_state::phase::closed) {
+    return;
+  }
+  st.last_received = clock::now();
+  st.broker.counters().bytes_received.fetch_add(bytes.size(), std::memory_order_relaxed);
+  st.reader.feed(bytes);
+  process_input(state_);
+}
+
+void connection::take_output(output_batch& out) {
+  collect_output(*state_, out);
+}
+
+bool connection::should_close() const {
+  return state_->stage == connection_state::phase::closing ||
+         state_->stage == connection_state::phase::closed;
+}
+
+void connection::on_closed() {
+  connection_state& st = *state_;
+  if (st.stage == connection_state::phase::closed) return;
+  const bool was_attached = st.stage == connection_state::phase::connected ||
+                            (st.stage == connection_state::phase::closing && st.announced);
+  st.stage = connection_state::phase::closed;
+  if (was_attached) {
+    st.broker.log().log(log_level::info, st.client_id,
+                        "disconnected: " + (st.close_reason.empty() ? std::string("connection lost")
+                                                                    : st.close_reason));
+  }
+  st.broker.detach(st);
+}
+
+connection::clock::time_point connection::deadline() const {
+  const connection_state& st = *state_;
+  switch (st.stage) {
+    case connection_state::phase::awaiting_connect:
+    case connection_state::phase::authenticating:
+      return st.opened + st.broker.config().connect_timeout;
+    case connection_state::phase::connected:
+      if (st.keep_alive == 0) return clock::time_point::max();
+      // 1.5 times the keep-alive without a packet ends the connection [MQTT-3.1.2-24].
+      return st.last_received + std::chrono::milliseconds(st.keep_alive * 1500);
+    default:
+      return clock::time_point::max();
+  }
+}
+
+void connection::on_timer(clock::time_point now) {
+  connection_state& st = *state_;
+  if (now < deadline()) return;
+  if (st.stage == connection_state::phase::connected) {
+    close_with(st, log_level::info,
+               "keep-alive timeout (" + std::to_string(st.keep_alive) +
+                   " s, nothing received for 1.5 times that)");
+  } else if (st.stage != connection_state::phase::closing &&
+             st.stage != connection_state::phase::closed) {
+    close_with(st, log_level::info, "no CONNECT within the connect timeout");
+  }
+}
+
+const std::string& connection::client_id() const {
+  return state_->client_id;
+}
+const std::string& connection::remote_address() const {
+  return state_->remote_address;
+}
+
+}  // namespace broker

@@ -1,0 +1,54 @@
+#pragma once
+// The state of one network connection, shared between the connection (its own thread) and the
+// broker state (any thread, under its lock). Fields marked [locked] are read and written only
+// with broker_state's lock held; the rest belong to the connection's own thread.
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "broker/transport_link.hpp"
+#include "mqtt/decoder.hpp"
+#include "mqtt/packet.hpp"
+
+namespace broker {
+
+class broker_state;
+class session;
+
+struct connection_state {
+  using clock = std::chrono::steady_clock;
+
+  connection_state(broker_state& b, transport_link& l, std::string address,
+                   std::size_t max_packet_size)
+      : broker(b), link(&l), remote_address(std::move(address)), reader(max_packet_size) {}
+
+  broker_state& broker;
+
+  // [locked] null once the transport is gone: nothing may wake or post to it after that.
+  transport_link* link;
+  // [locked] the session this connection serves, null before CONNACK and after a takeover.
+  session* attached = nullptr;
+  // [locked] published if the connection ends without DISCONNECT [MQTT-3.1.2-8].
+  std::optional<mqtt::will_message> will;
+  // [locked] another connection took the client id over [MQTT-3.1.4-2]: close.
+  bool taken_over = false;
+
+  enum class phase { awaiting_connect, authenticating, connected, closing, closed };
+  phase stage = phase::awaiting_connect;
+  std::string remote_address;
+  std::string client_id;
+  std::optional<std::string> username;
+  mqtt::protocol_version version = mqtt::protocol_version::v3_1_1;
+  mqtt::packet_reader reader;
+  std::string control_out;  // acknowledgements and other replies, already encoded
+  clock::time_point opened = clock::now();
+  clock::time_point last_received = clock::now();
+  std::uint16_t keep_alive = 0;
+  bool disconnect_received = false;
+  bool announced = false;    // the "connected" line was logged, so a "disconnected" one follows
+  std::string close_reason;  // why the broker ended the connection, for the log
+};
+
+}  // namespace broker

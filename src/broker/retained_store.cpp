@@ -1,0 +1,125 @@
+#include "broker/retained_store.hpp"
+
+#include <vector>
+
+namespace broker {
+
+struct retained_store::node {
+  level_map<node> children;
+  message_ptr msg;
+  node* parent = nullptr;
+  std::string level;
+};
+
+retained_store::retained_store() : root_(std::make_unique<node>()) {}
+retained_store::~retained_store() = default;
+
+void retained_store::store(message_ptr msg) {
+  if (msg->payload().empty()) {
+    erase(msg->topic());
+    return;
+  }
+  std::vector<std::string_view> levels;
+  split_levels(msg->topic(), levels);
+  node* at = root_.get();
+  for (std::string_view level : levels) {
+    auto it = at->children.find(level);
+    if (it == at->children.end()) {
+      auto child = std::make_unique<node>();
+      child->parent = at;
+      child->level = std::string(level);
+      it = at->children.emplace(child->level, std::move(child)).first;
+    }
+    at = it->second.get();
+  }
+  if (!at->msg) ++count_;
+  at->msg = std::move(msg);
+}
+
+void retained_store::erase(std::string_view topic) {
+  std::vector<std::string_view> levels;
+  split_levels(topic, levels);
+  node* at = root_.get();
+  for (std::string_view level : levels) {
+    auto it = at->children.find(level);
+    if (it == at->children.end()) return;
+    at = it->second.get();
+  }
+  if (!at->msg) return;
+  at->msg.reset();
+  --count_;
+  while (at != root_.get() && !at->msg && at->children.empty()) {
+    node* parent = at->parent;
+    parent->children.erase(at->level);
+    at = parent;
+  }
+}
+
+message_ptr retained_store::find(std::string_view topic) const {
+  std::vector<std::string_view> levels;
+  split_levels(topic, levels);
+  const node* at = root_.get();
+  for (std::string_view level : levels) {
+    auto it = at->children.find(level);
+    if (it == at->children.end()) return nullptr;
+    at = it->second.get();
+  }
+  return at->msg;
+}
+
+namespace {
+
+using visitor = std::function<void(const message_ptr&)>;
+
+template <typename Node>
+void visit_subtree(const Node& n, bool skip_dollar, const visitor& visit) {
+  if (n.msg) visit(n.msg);
+  for (const auto& [level, child] : n.children) {
+    if (skip_dollar && !level.empty() && level.front() == '$') continue;
+    visit_subtree(*child, false, visit);
+  }
+}
+
+template <typename Node>
+void match_filter(const Node& n, const std::vector<std::string_view>& levels, std::size_t i,
+                  const visitor& visit) {
+  if (i == levels.size()) {
+    if (n.msg) visit(n.msg);
+    return;
+  }
+  // A filter starting with a wildcard does not match topics starting with '$' [MQTT-4.7.2-1].
+  const bool skip_dollar = i == 0;
+  if (levels[i] == "#") {
+    // "#" also matches the parent level itself [MQTT-4.7.1-2]; at the root there is no parent.
+    if (i > 0 && n.msg) visit(n.msg);
+    for (const auto& [level, child] : n.children) {
+      if (skip_dollar && !level.empty() && level.front() == '$') continue;
+      visit_subtree(*child, false, visit);
+    }
+    return;
+  }
+  if (levels[i] == "+") {
+    for (const auto& [level, child] : n.children) {
+      if (skip_dollar && !level.empty() && level.front() == '$') continue;
+      match_filter(*child, levels, i + 1, visit);
+    }
+    return;
+  }
+  if (auto it = n.children.find(levels[i]); it != n.children.end()) {
+    match_filter(*it->second, levels, i + 1, visit);
+  }
+}
+
+}  // namespace
+
+void retained_store::match(std::string_view filter, const visitor& visit) const {
+  std::vector<std::string_view> levels;
+  split_levels(filter, levels);
+  match_filter(*root_, levels, 0, visit);
+}
+
+void retained_store::for_each(const visitor& visit) const {
+  visit_subtree(*root_, false, visit);
+}
+
+}  // namespace broker

@@ -1,0 +1,137 @@
+#include "broker/session.hpp"
+
+#include <algorithm>
+
+namespace broker {
+
+session::session(std::string client_id, bool clean, const broker_config& limits)
+    : client_id_(std::move(client_id)), clean_(clean), limits_(limits) {}
+
+bool session::enqueue(message_ptr msg, mqtt::qos q, bool retain) {
+  const std::size_t size = msg->payload().size();
+  const bool full = queue_.size() >= limits_.max_queued_messages ||
+                    queued_bytes_ + size > limits_.max_queued_bytes;
+  if (full) {
+    if (q == mqtt::qos::at_most_once) {
+      ++dropped_;
+      return false;
+    }
+    // Make room by dropping the oldest QoS 0 message: it carried no delivery promise.
+    auto oldest_qos0 = std::find_if(queue_.begin(), queue_.end(), [](const outgoing_publish& p) {
+      return p.qos == mqtt::qos::at_most_once;
+    });
+    if (oldest_qos0 == queue_.end()) {
+      ++dropped_;
+      return false;
+    }
+    queued_bytes_ -= oldest_qos0->msg->payload().size();
+    queue_.erase(oldest_qos0);
+    ++dropped_;
+    queued_bytes_ += size;
+    queue_.push_back({std::move(msg), q, retain, false, 0, false});
+    return false;
+  }
+  queued_bytes_ += size;
+  queue_.push_back({std::move(msg), q, retain, false, 0, false});
+  return true;
+}
+
+bool session::has_sendable() const {
+  if (pending_inflight_ > 0) return true;
+  if (queue_.empty()) return false;
+  return queue_.front().qos == mqtt::qos::at_most_once || inflight_.size() < limits_.max_inflight;
+}
+
+void session::take_sendable(std::vector<outgoing_publish>& out, std::size_t byte_budget) {
+  std::size_t taken = 0;
+  if (pending_inflight_ > 0) {
+    for (auto& entry : inflight_) {
+      if (!entry.pending) continue;
+      entry.pending = false;
+      --pending_inflight_;
+      out.push_back(entry.publish);
+      out.back().pubrel = entry.released;
+      taken += entry.publish.msg->payload().size();
+    }
+  }
+  while (!queue_.empty() && taken < byte_budget) {
+    outgoing_publish& next = queue_.front();
+    // Messages leave in order; a QoS 1/2 message waits for room in the window and so does
+    // everything behind it [MQTT-4.6.0-6].
+    if (next.qos != mqtt::qos::at_most_once && inflight_.size() >= limits_.max_inflight) break;
+    const std::size_t size = next.msg->payload().size();
+    queued_bytes_ -= size;
+    taken += size;
+    if (next.qos != mqtt::qos::at_most_once) {
+      next.packet_id = next_packet_id();
+      inflight_.push_back({next, false, false});
+    }
+    out.push_back(std::move(next));
+    queue_.pop_front();
+  }
+}
+
+void session::prepare_resend() {
+  for (auto& entry : inflight_) {
+    if (!entry.released) entry.publish.dup = true;  // [MQTT-3.3.1-1]
+    if (!entry.pending) {
+      entry.pending = true;
+      ++pending_inflight_;
+    }
+  }
+}
+
+session::inflight_entry* session::find_inflight(std::uint16_t id) {
+  for (auto& entry : inflight_) {
+    if (entry.publish.packet_id == id) return &entry;
+  }
+  return nullptr;
+}
+
+void session::erase_inflight(std::uint16_t id) {
+  auto it = std::find_if(inflight_.begin(), inflight_.end(),
+                         [id](const inflight_entry& e) { return e.publish.packet_id == id; });
+  if (it == inflight_.end()) return;
+  if (it->pending) --pending_inflight_;
+  inflight_.erase(it);
+}
+
+bool session::on_puback(std::uint16_t id) {
+  inflight_entry* entry = find_inflight(id);
+  if (!entry || entry->publish.qos != mqtt::qos::at_least_once) return false;
+  erase_inflight(id);
+  return true;
+}
+
+bool session::on_pubrec(std::uint16_t id) {
+  inflight_entry* entry = find_inflight(id);
+  if (!entry || entry->publish.qos != mqtt::qos::exactly_once) return false;
+  // From here on the message itself is never sent again, only PUBREL [MQTT-4.3.3-1].
+  entry->released = true;
+  return true;
+}
+
+bool session::on_pubcomp(std::uint16_t id) {
+  inflight_entry* entry = find_inflight(id);
+  if (!entry || !entry->released) return false;
+  erase_inflight(id);
+  return true;
+}
+
+std::uint16_t session::next_packet_id() {
+  // Skip 0 [MQTT-2.3.1-1] and ids still in flight [MQTT-2.3.1-2]; the window is far smaller
+  // than 65535, so a free id is always found.
+  do {
+    ++last_packet_id_;
+    if (last_packet_id_ == 0) last_packet_id_ = 1;
+  } while (find_inflight(last_packet_id_) != nullptr);
+  return last_packet_id_;
+}
+
+bool session::take_first_drop_notice() {
+  if (drop_noticed_ || dropped_ == 0) return false;
+  drop_noticed_ = true;
+  return true;
+}
+
+}  // namespace broker

@@ -1,0 +1,102 @@
+#pragma once
+// One client's session [MQTT-4.1]: its subscriptions, the messages waiting for it, the QoS 1/2
+// messages in flight in both directions. Lives on while the client is offline when it asked for
+// a persistent session. Not thread-safe: the broker state's lock guards it.
+
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <string>
+#include <unordered_set>
+#include <vector>
+
+#include "broker/broker_config.hpp"
+#include "broker/message.hpp"
+#include "mqtt/packet.hpp"
+
+namespace broker {
+
+struct connection_state;
+
+// A PUBLISH (or, for QoS 2 after PUBREC, a PUBREL) the session's connection should write now.
+struct outgoing_publish {
+  message_ptr msg;
+  mqtt::qos qos = mqtt::qos::at_most_once;
+  bool retain = false;
+  bool dup = false;
+  std::uint16_t packet_id = 0;
+  bool pubrel = false;  // write PUBREL(packet_id) instead of the PUBLISH
+};
+
+class session {
+ public:
+  session(std::string client_id, bool clean, const broker_config& limits);
+
+  const std::string& client_id() const { return client_id_; }
+  bool clean() const { return clean_; }
+  // The user the session's current (or last) connection logged in as; access control uses it.
+  const std::string& username() const { return username_; }
+  void set_username(std::string name) { username_ = std::move(name); }
+  void set_clean(bool clean) { clean_ = clean; }
+
+  std::map<std::string, mqtt::subscription, std::less<>>& subscriptions() { return subscriptions_; }
+
+  // Queues a message for delivery. Past the queue limits the oldest queued QoS 0 message makes
+  // room, else the new message is dropped; returns false when something was dropped.
+  bool enqueue(message_ptr msg, mqtt::qos q, bool retain);
+  // Whether anything is ready for take_sendable().
+  bool has_sendable() const;
+  // Moves what may be written now into `out`: retransmissions first, then queued messages while
+  // the in-flight window has room; stops after about `byte_budget` payload bytes.
+  void take_sendable(std::vector<outgoing_publish>& out, std::size_t byte_budget);
+
+  // A new connection resumed this session: everything in flight is sent again, PUBLISH with DUP
+  // set, PUBREL as it was [MQTT-4.4.0-1].
+  void prepare_resend();
+
+  // Acknowledgements from the client for outgoing messages. false: no such message in flight.
+  bool on_puback(std::uint16_t id);
+  bool on_pubrec(std::uint16_t id);
+  bool on_pubcomp(std::uint16_t id);
+
+  // Incoming QoS 2: packet ids received (PUBREC sent) and not yet released by PUBREL.
+  // Returns false when the id was already there: a duplicate that must not be delivered again.
+  bool remember_incoming_qos2(std::uint16_t id) { return incoming_qos2_.insert(id).second; }
+  void release_incoming_qos2(std::uint16_t id) { incoming_qos2_.erase(id); }
+
+  std::size_t queued() const { return queue_.size(); }
+  std::size_t inflight() const { return inflight_.size(); }
+  std::uint64_t dropped() const { return dropped_; }
+  // True once per session, the first time something is dropped: log then, not every time.
+  bool take_first_drop_notice();
+
+  // The live connection, or null while offline. Guarded by the broker state's lock.
+  connection_state* owner = nullptr;
+
+ private:
+  struct inflight_entry {
+    outgoing_publish publish;
+    bool released = false;  // PUBREC received, PUBREL sent: waiting for PUBCOMP
+    bool pending = true;    // to be written (first time, or again after a reconnect)
+  };
+  std::uint16_t next_packet_id();
+  inflight_entry* find_inflight(std::uint16_t id);
+  void erase_inflight(std::uint16_t id);
+
+  std::string client_id_;
+  bool clean_;
+  std::string username_;
+  const broker_config& limits_;
+  std::map<std::string, mqtt::subscription, std::less<>> subscriptions_;
+  std::deque<outgoing_publish> queue_;
+  std::size_t queued_bytes_ = 0;
+  std::deque<inflight_entry> inflight_;  // in the order first sent [MQTT-4.6.0-1]
+  std::size_t pending_inflight_ = 0;
+  std::unordered_set<std::uint16_t> incoming_qos2_;
+  std::uint16_t last_packet_id_ = 0;
+  std::uint64_t dropped_ = 0;
+  bool drop_noticed_ = false;
+};
+
+}  // namespace broker

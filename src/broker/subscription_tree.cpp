@@ -1,0 +1,110 @@
+#include "broker/subscription_tree.hpp"
+
+#include <algorithm>
+
+namespace broker {
+
+struct subscription_tree::node {
+  level_map<node> children;  // "+" and "#" are children like any other level
+  struct entry {
+    session* owner;
+    mqtt::subscription options;
+  };
+  std::vector<entry> subscribers;
+  node* parent = nullptr;
+  std::string level;
+};
+
+subscription_tree::subscription_tree() : root_(std::make_unique<node>()) {}
+subscription_tree::~subscription_tree() = default;
+
+bool subscription_tree::subscribe(session* owner, const mqtt::subscription& options) {
+  std::vector<std::string_view> levels;
+  split_levels(options.filter, levels);
+  node* at = root_.get();
+  for (std::string_view level : levels) {
+    auto it = at->children.find(level);
+    if (it == at->children.end()) {
+      auto child = std::make_unique<node>();
+      child->parent = at;
+      child->level = std::string(level);
+      it = at->children.emplace(child->level, std::move(child)).first;
+    }
+    at = it->second.get();
+  }
+  for (auto& e : at->subscribers) {
+    if (e.owner == owner) {
+      e.options = options;
+      return false;
+    }
+  }
+  at->subscribers.push_back({owner, options});
+  ++count_;
+  return true;
+}
+
+bool subscription_tree::unsubscribe(session* owner, std::string_view filter) {
+  std::vector<std::string_view> levels;
+  split_levels(filter, levels);
+  node* at = root_.get();
+  for (std::string_view level : levels) {
+    auto it = at->children.find(level);
+    if (it == at->children.end()) return false;
+    at = it->second.get();
+  }
+  auto& subs = at->subscribers;
+  auto it = std::find_if(subs.begin(), subs.end(), [&](const auto& e) { return e.owner == owner; });
+  if (it == subs.end()) return false;
+  *it = std::move(subs.back());
+  subs.pop_back();
+  --count_;
+  // Prune levels nobody subscribes under any more, so the tree does not grow without bound.
+  while (at != root_.get() && at->subscribers.empty() && at->children.empty()) {
+    node* parent = at->parent;
+    parent->children.erase(at->level);
+    at = parent;
+  }
+  return true;
+}
+
+namespace {
+
+template <typename Node, typename Visit>
+void visit_all(const Node& n, const Visit& visit) {
+  for (const auto& e : n.subscribers) visit(e.owner, e.options);
+}
+
+template <typename Node, typename Visit>
+void match_levels(const Node& n, const std::vector<std::string_view>& levels, std::size_t i,
+                  bool dollar_topic, const Visit& visit) {
+  // A filter starting with a wildcard does not match a topic starting with '$' [MQTT-4.7.2-1].
+  const bool wildcards_allowed = !(i == 0 && dollar_topic);
+  if (wildcards_allowed) {
+    // "#" matches the parent level and everything below it [MQTT-4.7.1-2].
+    if (auto it = n.children.find(std::string_view("#")); it != n.children.end()) {
+      visit_all(*it->second, visit);
+    }
+  }
+  if (i == levels.size()) {
+    visit_all(n, visit);
+    return;
+  }
+  if (wildcards_allowed) {
+    if (auto it = n.children.find(std::string_view("+")); it != n.children.end()) {
+      match_levels(*it->second, levels, i + 1, dollar_topic, visit);
+    }
+  }
+  if (auto it = n.children.find(levels[i]); it != n.children.end()) {
+    match_levels(*it->second, levels, i + 1, dollar_topic, visit);
+  }
+}
+
+}  // namespace
+
+void subscription_tree::match(std::string_view topic, const visitor& visit) const {
+  thread_local std::vector<std::string_view> levels;
+  split_levels(topic, levels);
+  match_levels(*root_, levels, 0, !topic.empty() && topic.front() == '$', visit);
+}
+
+}  // namespace broker

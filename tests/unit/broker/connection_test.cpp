@@ -1,0 +1,515 @@
+// The Sans-I/O connection and the broker state together: protocol rules, packet by packet.
+
+#include <gtest/gtest.h>
+
+#include <sstream>
+
+#include "mqtt/reason_code.hpp"
+#include "test_client.hpp"
+
+namespace broker::testing {
+namespace {
+
+class connection_test : public ::testing::Test {
+ protected:
+  std::ostringstream log_text;
+  logger log{log_level::debug, log_text};
+  fixed_authenticator auth;
+  broker_config config = [] {
+    broker_config c;
+    c.max_packet_size = 1024;
+    return c;
+  }();
+  broker_core core{config, auth, log};
+
+  std::unique_ptr<test_client> connected(std::string id, bool clean = true,
+                                         std::optional<mqtt::will_message> will = std::nullopt) {
+    auto c = std::make_unique<test_client>(core);
+    c->connect(std::move(id), clean, 0, std::move(will));
+    auto acks = c->received_of<mqtt::connack_packet>();
+    EXPECT_EQ(acks.size(), 1u);
+    if (!acks.empty()) {
+      EXPECT_EQ(acks[0].reason_code, 0);
+    }
+    return c;
+  }
+};
+
+TEST_F(connection_test, good_login_gets_connack_accepted) {
+  test_client c(core);
+  c.connect("dev1");
+  auto acks = c.received_of<mqtt::connack_packet>();
+  ASSERT_EQ(acks.size(), 1u);
+  EXPECT_EQ(acks[0].reason_code, mqtt::connect_return::accepted);
+  EXPECT_FALSE(acks[0].session_present);
+  EXPECT_FALSE(c.conn().should_close());
+  EXPECT_EQ(core.stats().clients_connected, 1u);
+}
+
+TEST_F(connection_test, anonymous_is_refused_with_not_authorized_and_closed) {
+  test_client c(core);
+  mqtt::connect_packet connect;
+  connect.client_id = "anon";
+  c.send(connect);
+  auto acks = c.received_of<mqtt::connack_packet>();
+  ASSERT_EQ(acks.size(), 1u);
+  EXPECT_EQ(acks[0].reason_code, mqtt::connect_return::not_authorized);
+  EXPECT_TRUE(c.conn().should_close());
+  EXPECT_EQ(log_text.str().find("password"), std::string::npos);
+}
+
+TEST_F(connection_test, wrong_password_is_refused_with_bad_credentials) {
+  test_client c(core);
+  mqtt::connect_packet connect;
+  connect.client_id = "x";
+  connect.username = "u";
+  connect.password = "secret-wrong";
+  c.send(connect);
+  auto acks = c.received_of<mqtt::connack_packet>();
+  ASSERT_EQ(acks.size(), 1u);
+  EXPECT_EQ(acks[0].reason_code, mqtt::connect_return::bad_username_or_password);
+  EXPECT_TRUE(c.conn().should_close());
+  EXPECT_EQ(log_text.str().find("secret-wrong"), std::string::npos);  // never log a password
+}
+
+TEST_F(connection_test, unsupported_protocol_level_gets_return_code_1) {
+  test_client c(core);
+  // CONNECT "MQTT" level 6, clean session, keep-alive 60, client id "a".
+  c.send_bytes(
+      std::string("\x10\x0d\x00\x04MQTT\x06\x02\x00\x3c\x00\x01"
+                  "a",
+                  15));
+  auto acks = c.received_of<mqtt::connack_packet>();
+  ASSERT_EQ(acks.size(), 1u);
+  EXPECT_EQ(acks[0].reason_code, mqtt::connect_return::unacceptable_protocol_version);
+  EXPECT_TRUE(c.conn().should_close());
+}
+
+TEST_F(connection_test, empty_client_id_with_persistent_session_is_rejected) {
+  test_client c(core);
+  c.connect("", false);
+  auto acks = c.received_of<mqtt::connack_packet>();
+  ASSERT_EQ(acks.size(), 1u);
+  EXPECT_EQ(acks[0].reason_code, mqtt::connect_return::identifier_rejected);  // [MQTT-3.1.3-8]
+}
+
+TEST_F(connection_test, empty_client_id_with_clean_session_gets_an_id) {
+  test_client c(core);
+  c.connect("", true);
+  auto acks = c.received_of<mqtt::connack_packet>();
+  ASSERT_EQ(acks.size(), 1u);
+  EXPECT_EQ(acks[0].reason_code, 0);  // [MQTT-3.1.3-6]
+  EXPECT_FALSE(c.conn().client_id().empty());
+}
+
+TEST_F(connection_test, first_packet_other_than_connect_closes) {
+  test_client c(core);
+  c.send(mqtt::pingreq_packet{});
+  EXPECT_TRUE(c.received().empty());
+  EXPECT_TRUE(c.conn().should_close());  // [MQTT-3.1.0-1]
+}
+
+TEST_F(connection_test, second_connect_closes_the_connection) {
+  auto c = connected("dev");
+  c->connect("dev");
+  EXPECT_TRUE(c->conn().should_close());  // [MQTT-3.1.0-2]
+}
+
+TEST_F(connection_test, malformed_packet_closes_only_that_connection) {
+  auto bad = connected("bad");
+  auto good = connected("good");
+  good->send(subscribe("t"));
+  good->received();
+  bad->send_bytes(std::string("\x36\x00", 2));  // PUBLISH with QoS 3
+  EXPECT_TRUE(bad->conn().should_close());
+  auto pub = std::make_unique<test_client>(core);
+  pub->connect("pub");
+  pub->send(publish("t", "still here"));
+  auto got = good->received_of<mqtt::publish_packet>();
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0].payload, "still here");
+}
+
+TEST_F(connection_test, oversized_packet_closes_with_a_log_line) {
+  auto c = connected("big");
+  // PUBLISH claiming 2048 bytes against a 1024-byte limit: refused from the header alone.
+  c->send_bytes(std::string("\x30\x80\x10", 3));
+  EXPECT_TRUE(c->conn().should_close());
+  c->drop();
+  EXPECT_NE(log_text.str().find("[big] disconnected: malformed packet"), std::string::npos);
+}
+
+TEST_F(connection_test, publish_reaches_wildcard_subscriber) {
+  auto sub = connected("sub");
+  sub->send(subscribe("home/+/temp"));
+  auto acks = sub->received_of<mqtt::suback_packet>();
+  ASSERT_EQ(acks.size(), 1u);
+  EXPECT_EQ(acks[0].reason_codes, std::vector<std::uint8_t>{0});
+  auto pub = connected("pub");
+  pub->send(publish("home/kitchen/temp", "21.5"));
+  EXPECT_GT(sub->wakes, 0);
+  auto got = sub->received_of<mqtt::publish_packet>();
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0].topic, "home/kitchen/temp");
+  EXPECT_EQ(got[0].payload, "21.5");
+  EXPECT_FALSE(got[0].retain);
+}
+
+TEST_F(connection_test, invalid_filter_gets_failure_code_and_others_are_granted) {
+  auto sub = connected("sub");
+  mqtt::subscribe_packet s = subscribe("a/#/b");
+  mqtt::subscription ok;
+  ok.filter = "ok";
+  ok.max_qos = mqtt::qos::exactly_once;
+  s.subscriptions.push_back(ok);
+  sub->send(s);
+  auto acks = sub->received_of<mqtt::suback_packet>();
+  ASSERT_EQ(acks.size(), 1u);
+  EXPECT_EQ(acks[0].reason_codes, (std::vector<std::uint8_t>{0x80, 2}));
+}
+
+TEST_F(connection_test, retained_message_is_delivered_on_subscribe_with_retain_set) {
+  auto pub = connected("pub");
+  pub->send(publish("ha/sensor/config", "{}", mqtt::qos::at_least_once, true, 7));
+  auto sub = connected("sub");
+  sub->send(subscribe("ha/#", mqtt::qos::at_most_once));
+  auto got = sub->received();
+  ASSERT_EQ(got.size(), 2u);
+  ASSERT_TRUE(std::holds_alternative<mqtt::suback_packet>(got[0]));  // SUBACK first
+  const auto& p = std::get<mqtt::publish_packet>(got[1]);
+  EXPECT_TRUE(p.retain);                      // [MQTT-3.3.1-8]
+  EXPECT_EQ(p.qos, mqtt::qos::at_most_once);  // min(publish QoS, granted QoS)
+  // Live forwarding of a retained publish clears the flag [MQTT-3.3.1-9].
+  pub->send(publish("ha/sensor/config", "{2}", mqtt::qos::at_most_once, true));
+  auto live = sub->received_of<mqtt::publish_packet>();
+  ASSERT_EQ(live.size(), 1u);
+  EXPECT_FALSE(live[0].retain);
+}
+
+TEST_F(connection_test, empty_retained_payload_deletes_the_retained_message) {
+  auto pub = connected("pub");
+  pub->send(publish("a", "x", mqtt::qos::at_most_once, true));
+  pub->send(publish("a", "", mqtt::qos::at_most_once, true));
+  auto sub = connected("sub");
+  sub->send(subscribe("a"));
+  EXPECT_TRUE(sub->received_of<mqtt::publish_packet>().empty());
+  EXPECT_EQ(core.stats().retained_messages, 0u);
+}
+
+TEST_F(connection_test, qos1_publish_is_acknowledged_and_delivered_with_packet_id) {
+  auto sub = connected("sub");
+  sub->send(subscribe("t", mqtt::qos::at_least_once));
+  sub->received();
+  auto pub = connected("pub");
+  pub->send(publish("t", "m", mqtt::qos::at_least_once, false, 42));
+  auto acks = pub->received_of<mqtt::puback_packet>();
+  ASSERT_EQ(acks.size(), 1u);
+  EXPECT_EQ(acks[0].packet_id, 42);
+  auto got = sub->received_of<mqtt::publish_packet>();
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0].qos, mqtt::qos::at_least_once);
+  EXPECT_NE(got[0].packet_id, 0);
+}
+
+TEST_F(connection_test, qos2_duplicate_before_pubrel_is_delivered_once) {
+  auto sub = connected("sub");
+  sub->send(subscribe("t", mqtt::qos::exactly_once));
+  sub->received();
+  auto pub = connected("pub");
+  auto p = publish("t", "once", mqtt::qos::exactly_once, false, 9);
+  pub->send(p);
+  p.dup = true;
+  pub->send(p);
+  EXPECT_EQ(pub->received_of<mqtt::pubrec_packet>().size(), 2u);
+  pub->send(mqtt::pubrel_packet{9, 0, {}});
+  auto comps = pub->received_of<mqtt::pubcomp_packet>();
+  ASSERT_EQ(comps.size(), 1u);
+  EXPECT_EQ(comps[0].packet_id, 9);
+  EXPECT_EQ(sub->received_of<mqtt::publish_packet>().size(), 1u);
+  // After PUBREL the id is free again: a new message with it is a new delivery.
+  pub->send(publish("t", "again", mqtt::qos::exactly_once, false, 9));
+  EXPECT_EQ(sub->received_of<mqtt::publish_packet>().size(), 1u);
+}
+
+TEST_F(connection_test, subscription_downgrades_qos) {
+  auto sub = connected("sub");
+  sub->send(subscribe("t", mqtt::qos::at_most_once));
+  sub->received();
+  auto pub = connected("pub");
+  pub->send(publish("t", "m", mqtt::qos::exactly_once, false, 1));
+  auto got = sub->received_of<mqtt::publish_packet>();
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0].qos, mqtt::qos::at_most_once);
+}
+
+TEST_F(connection_test, overlapping_subscriptions_deliver_once_at_highest_qos) {
+  auto sub = connected("sub");
+  sub->send(subscribe("a/#", mqtt::qos::at_most_once, 1));
+  sub->send(subscribe("a/b", mqtt::qos::at_least_once, 2));
+  sub->received();
+  auto pub = connected("pub");
+  pub->send(publish("a/b", "m", mqtt::qos::at_least_once, false, 1));
+  auto got = sub->received_of<mqtt::publish_packet>();
+  ASSERT_EQ(got.size(), 1u);  // [MQTT-3.3.5-1]
+  EXPECT_EQ(got[0].qos, mqtt::qos::at_least_once);
+}
+
+TEST_F(connection_test, unsubscribe_stops_delivery) {
+  auto sub = connected("sub");
+  sub->send(subscribe("t"));
+  sub->received();
+  mqtt::unsubscribe_packet u;
+  u.packet_id = 3;
+  u.filters = {"t"};
+  sub->send(u);
+  auto acks = sub->received_of<mqtt::unsuback_packet>();
+  ASSERT_EQ(acks.size(), 1u);
+  EXPECT_EQ(acks[0].packet_id, 3);
+  auto pub = connected("pub");
+  pub->send(publish("t", "m"));
+  EXPECT_TRUE(sub->received_of<mqtt::publish_packet>().empty());
+}
+
+TEST_F(connection_test, will_is_published_when_connection_is_lost) {
+  auto watcher = connected("watcher");
+  watcher->send(subscribe("status/#"));
+  watcher->received();
+  mqtt::will_message will;
+  will.topic = "status/dev";
+  will.payload = "offline";
+  will.retain = true;
+  auto dev = connected("dev", true, will);
+  dev->drop();
+  auto got = watcher->received_of<mqtt::publish_packet>();
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0].payload, "offline");
+  EXPECT_EQ(core.stats().retained_messages, 1u);  // will retain kept it
+}
+
+TEST_F(connection_test, will_is_discarded_after_disconnect) {
+  auto watcher = connected("watcher");
+  watcher->send(subscribe("status/#"));
+  watcher->received();
+  mqtt::will_message will;
+  will.topic = "status/dev";
+  will.payload = "offline";
+  auto dev = connected("dev", true, will);
+  dev->send(mqtt::disconnect_packet{});
+  EXPECT_TRUE(dev->conn().should_close());
+  dev->drop();
+  EXPECT_TRUE(watcher->received_of<mqtt::publish_packet>().empty());  // [MQTT-3.14.4-3]
+}
+
+TEST_F(connection_test, second_connection_with_same_client_id_takes_over) {
+  auto first = connected("same");
+  auto second = connected("same");
+  EXPECT_GT(first->wakes, 0);
+  first->received();
+  EXPECT_TRUE(first->conn().should_close());  // [MQTT-3.1.4-2]
+  EXPECT_FALSE(second->conn().should_close());
+  first->drop();
+  EXPECT_EQ(core.stats().clients_connected, 1u);
+  // The new connection owns the session: its subscription works.
+  second->send(subscribe("t"));
+  second->received();
+  auto pub = connected("pub");
+  pub->send(publish("t", "m"));
+  EXPECT_EQ(second->received_of<mqtt::publish_packet>().size(), 1u);
+}
+
+TEST_F(connection_test, persistent_session_keeps_subscriptions_and_queues_qos1_while_offline) {
+  auto sub = connected("persist", false);
+  sub->send(subscribe("t", mqtt::qos::at_least_once));
+  sub->received();
+  sub->drop();
+  auto pub = connected("pub");
+  pub->send(publish("t", "while away", mqtt::qos::at_least_once, false, 1));
+  pub->send(publish("t", "qos0 not kept", mqtt::qos::at_most_once));
+
+  test_client again(core);
+  again.connect("persist", false);
+  auto got = again.received();
+  ASSERT_GE(got.size(), 2u);
+  const auto& ack = std::get<mqtt::connack_packet>(got[0]);
+  EXPECT_TRUE(ack.session_present);  // [MQTT-3.2.2-2]
+  const auto& p = std::get<mqtt::publish_packet>(got[1]);
+  EXPECT_EQ(p.payload, "while away");
+  EXPECT_EQ(got.size(), 2u);
+}
+
+TEST_F(connection_test, unacknowledged_qos1_is_redelivered_with_dup_after_reconnect) {
+  auto sub = connected("persist", false);
+  sub->send(subscribe("t", mqtt::qos::at_least_once));
+  sub->received();
+  auto pub = connected("pub");
+  pub->send(publish("t", "m", mqtt::qos::at_least_once, false, 1));
+  auto first = sub->received_of<mqtt::publish_packet>();
+  ASSERT_EQ(first.size(), 1u);
+  EXPECT_FALSE(first[0].dup);
+  sub->drop();
+  test_client again(core);
+  again.connect("persist", false);
+  auto redelivered = again.received_of<mqtt::publish_packet>();
+  ASSERT_EQ(redelivered.size(), 1u);
+  EXPECT_TRUE(redelivered[0].dup);  // [MQTT-4.4.0-1]
+  EXPECT_EQ(redelivered[0].packet_id, first[0].packet_id);
+  again.send(mqtt::puback_packet{first[0].packet_id, 0, {}});
+  again.drop();
+  test_client third(core);
+  third.connect("persist", false);
+  EXPECT_TRUE(third.received_of<mqtt::publish_packet>().empty());
+}
+
+TEST_F(connection_test, clean_session_discards_previous_state) {
+  auto sub = connected("c", false);
+  sub->send(subscribe("t", mqtt::qos::at_least_once));
+  sub->received();
+  sub->drop();
+  test_client again(core);
+  again.connect("c", true);
+  auto acks = again.received_of<mqtt::connack_packet>();
+  ASSERT_EQ(acks.size(), 1u);
+  EXPECT_FALSE(acks[0].session_present);
+  auto pub = connected("pub");
+  pub->send(publish("t", "m", mqtt::qos::at_least_once, false, 1));
+  EXPECT_TRUE(again.received_of<mqtt::publish_packet>().empty());
+}
+
+TEST_F(connection_test, keep_alive_deadline_is_one_and_a_half_times_the_interval) {
+  test_client c(core);
+  c.connect("ka", true, 10);
+  c.received();
+  const auto deadline = c.conn().deadline();
+  const auto now = std::chrono::steady_clock::now();
+  EXPECT_GT(deadline, now + std::chrono::milliseconds(14000));
+  EXPECT_LE(deadline, now + std::chrono::milliseconds(15000));
+  c.conn().on_timer(now + std::chrono::seconds(10));
+  EXPECT_FALSE(c.conn().should_close());
+  c.conn().on_timer(deadline);
+  EXPECT_TRUE(c.conn().should_close());  // [MQTT-3.1.2-24]
+}
+
+TEST_F(connection_test, connection_without_connect_times_out) {
+  test_client c(core);
+  c.conn().on_timer(std::chrono::steady_clock::now() + config.connect_timeout +
+                    std::chrono::seconds(1));
+  EXPECT_TRUE(c.conn().should_close());
+}
+
+TEST_F(connection_test, pingreq_gets_pingresp) {
+  auto c = connected("p");
+  c->send(mqtt::pingreq_packet{});
+  EXPECT_EQ(c->received_of<mqtt::pingresp_packet>().size(), 1u);
+}
+
+TEST_F(connection_test, clients_cannot_publish_to_sys_topics) {
+  auto sub = connected("sub");
+  sub->send(subscribe("$SYS/#"));
+  sub->received();
+  auto pub = connected("pub");
+  pub->send(publish("$SYS/broker/version", "fake", mqtt::qos::at_least_once, false, 1));
+  EXPECT_EQ(pub->received_of<mqtt::puback_packet>().size(), 1u);
+  EXPECT_TRUE(sub->received_of<mqtt::publish_packet>().empty());
+}
+
+TEST_F(connection_test, sys_statistics_are_published_retained) {
+  auto pub = connected("pub");
+  pub->send(publish("t", "hello"));
+  core.tick(std::chrono::steady_clock::now());
+  auto sub = connected("sub");
+  sub->send(subscribe("$SYS/broker/#"));
+  std::map<std::string, std::string> values;
+  for (auto& p : sub->received_of<mqtt::publish_packet>()) values[p.topic] = p.payload;
+  EXPECT_EQ(values["$SYS/broker/messages/received"], "1");
+  EXPECT_EQ(values["$SYS/broker/clients/connected"], "1");
+  EXPECT_NE(values["$SYS/broker/version"].find(config.version), std::string::npos);
+  EXPECT_TRUE(values.count("$SYS/broker/uptime"));
+  EXPECT_TRUE(values.count("$SYS/broker/bytes/received"));
+  EXPECT_TRUE(values.count("$SYS/broker/bytes/sent"));
+  EXPECT_TRUE(values.count("$SYS/broker/messages/sent"));
+}
+
+TEST_F(connection_test, slow_subscriber_queue_is_bounded_and_drops_are_counted) {
+  broker_config small = config;
+  small.max_queued_messages = 10;
+  broker_core limited{small, auth, log};
+  test_client slow(limited);
+  slow.connect("slow");
+  slow.received();
+  slow.send(subscribe("t"));
+  slow.received();
+  test_client pub(limited);
+  pub.connect("pub");
+  pub.received();
+  for (int i = 0; i < 50; ++i) pub.send(publish("t", std::to_string(i)));
+  EXPECT_EQ(limited.stats().publish_dropped, 40u);
+  auto got = slow.received_of<mqtt::publish_packet>();
+  ASSERT_EQ(got.size(), 10u);
+  EXPECT_EQ(got.front().payload, "0");
+}
+
+}  // namespace
+}  // namespace broker::testing
+
+namespace broker::testing {
+namespace {
+
+// User "u" may write only "out/#" and read only "in/#".
+class prefix_authorizer : public authorizer {
+ public:
+  bool can_publish(const client_identity&, std::string_view topic) const override {
+    return topic.starts_with("out/");
+  }
+  bool can_subscribe(const client_identity&, std::string_view filter) const override {
+    return filter != "secret/#";
+  }
+  bool can_receive(const client_identity&, std::string_view topic) const override {
+    return topic.starts_with("in/");
+  }
+};
+
+class access_control_test : public ::testing::Test {
+ protected:
+  std::ostringstream log_text;
+  logger log{log_level::debug, log_text};
+  fixed_authenticator auth;
+  prefix_authorizer acl;
+  broker_core core{broker_config{}, auth, log, &acl};
+
+  std::unique_ptr<test_client> connected(std::string id) {
+    auto c = std::make_unique<test_client>(core);
+    c->connect(std::move(id));
+    c->received();
+    return c;
+  }
+};
+
+TEST_F(access_control_test, denied_subscription_gets_failure_code) {
+  auto c = connected("c");
+  c->send(subscribe("secret/#"));
+  auto acks = c->received_of<mqtt::suback_packet>();
+  ASSERT_EQ(acks.size(), 1u);
+  EXPECT_EQ(acks[0].reason_codes, std::vector<std::uint8_t>{0x80});
+}
+
+TEST_F(access_control_test, denied_publish_is_acknowledged_and_dropped) {
+  auto sub = connected("sub");
+  sub->send(subscribe("#"));
+  sub->received();
+  auto pub = connected("pub");
+  pub->send(publish("in/x", "denied write", mqtt::qos::at_least_once, false, 5));
+  EXPECT_EQ(pub->received_of<mqtt::puback_packet>().size(), 1u);
+  EXPECT_TRUE(sub->received_of<mqtt::publish_packet>().empty());
+}
+
+TEST_F(access_control_test, wildcard_subscriber_receives_only_readable_topics) {
+  auto sub = connected("sub");
+  sub->send(subscribe("#"));
+  sub->received();
+  auto pub = connected("pub");
+  pub->send(publish("out/a", "not readable"));
+  EXPECT_TRUE(sub->received_of<mqtt::publish_packet>().empty());
+}
+
+}  // namespace
+}  // namespace broker::testing

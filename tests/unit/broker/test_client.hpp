@@ -1,0 +1,126 @@
+#pragma once
+// Drives a broker::connection the way a transport would, with packets instead of sockets.
+
+#include <functional>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "broker/broker_core.hpp"
+#include "broker/connection.hpp"
+#include "mqtt/decoder.hpp"
+#include "mqtt/encoder.hpp"
+
+namespace broker::testing {
+
+// Accepts user "u" with password "p"; anonymous is not authorized; anything else is bad.
+class fixed_authenticator : public authenticator {
+ public:
+  void authenticate(const credentials& who, std::function<void(auth_result)> done) override {
+    if (!who.username) return done(auth_result::not_authorized);
+    done(*who.username == "u" && who.password == std::string("p") ? auth_result::accepted
+                                                                  : auth_result::bad_credentials);
+  }
+};
+
+class test_client : public transport_link {
+ public:
+  explicit test_client(broker_core& core)
+      : conn_(std::make_unique<connection>(core, *this, "127.0.0.1:5555")) {}
+
+  void wake() override { ++wakes; }
+  void post(std::function<void()> fn) override { posted_.push_back(std::move(fn)); }
+
+  void send_bytes(std::string_view bytes) {
+    conn_->on_bytes(std::span(reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size()));
+    run_posted();
+  }
+  void send(const mqtt::packet& p) {
+    std::string bytes;
+    mqtt::encode(p, version_, bytes);
+    send_bytes(bytes);
+  }
+  // CONNECT as user u and expect nothing; call received() for the CONNACK.
+  void connect(std::string client_id, bool clean = true, std::uint16_t keep_alive = 0,
+               std::optional<mqtt::will_message> will = std::nullopt) {
+    mqtt::connect_packet c;
+    c.client_id = std::move(client_id);
+    c.clean_start = clean;
+    c.keep_alive = keep_alive;
+    c.username = "u";
+    c.password = "p";
+    c.will = std::move(will);
+    send(c);
+  }
+
+  // Everything the broker wrote since the last call, decoded.
+  std::vector<mqtt::packet> received() {
+    output_batch out;
+    conn_->take_output(out);
+    for (const auto& seg : out.segments()) {
+      auto view = out.view(seg);
+      reader_.feed(std::span(reinterpret_cast<const std::uint8_t*>(view.data()), view.size()));
+    }
+    std::vector<mqtt::packet> packets;
+    while (true) {
+      auto r = reader_.next();
+      if (r.state != mqtt::packet_reader::status::packet) break;
+      packets.push_back(std::move(r.pkt));
+    }
+    return packets;
+  }
+  template <typename T>
+  std::vector<T> received_of() {
+    std::vector<T> of;
+    for (auto& p : received()) {
+      if (auto* t = std::get_if<T>(&p)) of.push_back(std::move(*t));
+    }
+    return of;
+  }
+
+  void run_posted() {
+    while (!posted_.empty()) {
+      auto fns = std::move(posted_);
+      posted_.clear();
+      for (auto& fn : fns) fn();
+    }
+  }
+
+  // The transport closes the socket (after flushing) or the peer vanishes.
+  void drop() { conn_->on_closed(); }
+
+  connection& conn() { return *conn_; }
+  int wakes = 0;
+
+ private:
+  std::unique_ptr<connection> conn_;
+  std::vector<std::function<void()>> posted_;
+  mqtt::protocol_version version_ = mqtt::protocol_version::v3_1_1;
+  mqtt::packet_reader reader_{64 * 1024 * 1024};
+};
+
+inline mqtt::publish_packet publish(std::string topic, std::string payload,
+                                    mqtt::qos q = mqtt::qos::at_most_once, bool retain = false,
+                                    std::uint16_t id = 0) {
+  mqtt::publish_packet p;
+  p.topic = std::move(topic);
+  p.payload = std::move(payload);
+  p.qos = q;
+  p.retain = retain;
+  p.packet_id = id;
+  return p;
+}
+
+inline mqtt::subscribe_packet subscribe(std::string filter, mqtt::qos q = mqtt::qos::at_most_once,
+                                        std::uint16_t id = 1) {
+  mqtt::subscribe_packet s;
+  s.packet_id = id;
+  mqtt::subscription sub;
+  sub.filter = std::move(filter);
+  sub.max_qos = q;
+  s.subscriptions.push_back(sub);
+  return s;
+}
+
+}  // namespace broker::testing

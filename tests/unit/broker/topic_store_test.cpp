@@ -1,0 +1,142 @@
+// The subscription tree and the retained store: which filters match which topics.
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "broker/retained_store.hpp"
+#include "broker/subscription_tree.hpp"
+
+namespace broker {
+namespace {
+
+session* fake_session(std::uintptr_t n) {
+  return reinterpret_cast<session*>(n * 16);
+}
+
+std::set<session*> subscribers_of(const subscription_tree& tree, std::string_view topic) {
+  std::set<session*> found;
+  tree.match(topic, [&](session* s, const mqtt::subscription&) { found.insert(s); });
+  return found;
+}
+
+mqtt::subscription filter(std::string f, mqtt::qos q = mqtt::qos::at_most_once) {
+  mqtt::subscription s;
+  s.filter = std::move(f);
+  s.max_qos = q;
+  return s;
+}
+
+TEST(subscription_tree, exact_filter_matches_only_its_topic) {
+  subscription_tree tree;
+  tree.subscribe(fake_session(1), filter("home/kitchen/temp"));
+  EXPECT_EQ(subscribers_of(tree, "home/kitchen/temp").size(), 1u);
+  EXPECT_TRUE(subscribers_of(tree, "home/kitchen").empty());
+  EXPECT_TRUE(subscribers_of(tree, "home/kitchen/temp/x").empty());
+}
+
+TEST(subscription_tree, plus_matches_exactly_one_level) {
+  subscription_tree tree;
+  tree.subscribe(fake_session(1), filter("home/+/temp"));
+  EXPECT_EQ(subscribers_of(tree, "home/kitchen/temp").size(), 1u);
+  EXPECT_EQ(subscribers_of(tree, "home//temp").size(), 1u);  // an empty level is a level
+  EXPECT_TRUE(subscribers_of(tree, "home/a/b/temp").empty());
+}
+
+TEST(subscription_tree, hash_matches_parent_and_all_children) {
+  subscription_tree tree;
+  tree.subscribe(fake_session(1), filter("sport/#"));
+  EXPECT_EQ(subscribers_of(tree, "sport").size(), 1u);  // [MQTT-4.7.1-2]
+  EXPECT_EQ(subscribers_of(tree, "sport/tennis/player1").size(), 1u);
+  EXPECT_TRUE(subscribers_of(tree, "sports").empty());
+}
+
+TEST(subscription_tree, wildcards_at_first_level_skip_dollar_topics) {
+  subscription_tree tree;
+  tree.subscribe(fake_session(1), filter("#"));
+  tree.subscribe(fake_session(2), filter("+/broker/uptime"));
+  tree.subscribe(fake_session(3), filter("$SYS/#"));
+  EXPECT_EQ(subscribers_of(tree, "$SYS/broker/uptime"), std::set<session*>{fake_session(3)});
+  EXPECT_EQ(subscribers_of(tree, "x/broker/uptime").size(), 2u);
+}
+
+TEST(subscription_tree, resubscribe_replaces_options) {
+  subscription_tree tree;
+  EXPECT_TRUE(tree.subscribe(fake_session(1), filter("a", mqtt::qos::at_most_once)));
+  EXPECT_FALSE(tree.subscribe(fake_session(1), filter("a", mqtt::qos::exactly_once)));
+  EXPECT_EQ(tree.size(), 1u);
+  mqtt::qos seen = mqtt::qos::at_most_once;
+  tree.match("a", [&](session*, const mqtt::subscription& s) { seen = s.max_qos; });
+  EXPECT_EQ(seen, mqtt::qos::exactly_once);
+}
+
+TEST(subscription_tree, unsubscribe_stops_matching_and_keeps_others) {
+  subscription_tree tree;
+  tree.subscribe(fake_session(1), filter("a/+"));
+  tree.subscribe(fake_session(2), filter("a/+"));
+  EXPECT_TRUE(tree.unsubscribe(fake_session(1), "a/+"));
+  EXPECT_FALSE(tree.unsubscribe(fake_session(1), "a/+"));
+  EXPECT_EQ(subscribers_of(tree, "a/b"), std::set<session*>{fake_session(2)});
+  EXPECT_TRUE(tree.unsubscribe(fake_session(2), "a/+"));
+  EXPECT_EQ(tree.size(), 0u);
+  EXPECT_TRUE(subscribers_of(tree, "a/b").empty());
+}
+
+message_ptr retained(std::string topic, std::string payload) {
+  return std::make_shared<const message>(std::move(topic), std::move(payload),
+                                         mqtt::qos::at_least_once, true);
+}
+
+std::vector<std::string> retained_topics(const retained_store& store, std::string_view f) {
+  std::vector<std::string> topics;
+  store.match(f, [&](const message_ptr& m) { topics.push_back(m->topic()); });
+  std::sort(topics.begin(), topics.end());
+  return topics;
+}
+
+TEST(retained_store, newer_message_replaces_older) {
+  retained_store store;
+  store.store(retained("a/b", "1"));
+  store.store(retained("a/b", "2"));
+  EXPECT_EQ(store.size(), 1u);
+  EXPECT_EQ(store.find("a/b")->payload(), "2");
+}
+
+TEST(retained_store, empty_payload_deletes) {
+  retained_store store;
+  store.store(retained("a/b", "1"));
+  store.store(retained("a/b", ""));  // [MQTT-3.3.1-10]
+  EXPECT_EQ(store.size(), 0u);
+  EXPECT_EQ(store.find("a/b"), nullptr);
+  EXPECT_TRUE(retained_topics(store, "#").empty());
+}
+
+TEST(retained_store, wildcard_filters_find_matching_messages) {
+  retained_store store;
+  for (const char* t : {"homeassistant/sensor/a/config", "homeassistant/sensor/b/config",
+                        "homeassistant/light/c/config", "homeassistant", "other/x"}) {
+    store.store(retained(t, "x"));
+  }
+  EXPECT_EQ(
+      retained_topics(store, "homeassistant/sensor/+/config"),
+      (std::vector<std::string>{"homeassistant/sensor/a/config", "homeassistant/sensor/b/config"}));
+  EXPECT_EQ(retained_topics(store, "homeassistant/#").size(), 4u);  // parent included
+  EXPECT_EQ(retained_topics(store, "+").size(), 1u);
+  EXPECT_EQ(retained_topics(store, "#").size(), 5u);
+  EXPECT_EQ(retained_topics(store, "other/x"), std::vector<std::string>{"other/x"});
+}
+
+TEST(retained_store, dollar_topics_only_match_explicit_filters) {
+  retained_store store;
+  store.store(retained("$SYS/broker/version", "v"));
+  EXPECT_TRUE(retained_topics(store, "#").empty());
+  EXPECT_TRUE(retained_topics(store, "+/broker/version").empty());
+  EXPECT_EQ(retained_topics(store, "$SYS/#").size(), 1u);
+  EXPECT_EQ(retained_topics(store, "$SYS/+/version").size(), 1u);
+}
+
+}  // namespace
+}  // namespace broker
