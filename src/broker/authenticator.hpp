@@ -17,8 +17,8 @@ struct credentials {
 
 enum class auth_result {
   accepted,
-  bad_credentials,  // 3.1.1 return code 4 / 5.0 0x86
-  not_authorized,   // 3.1.1 return code 5 / 5.0 0x87 (anonymous, unknown user)
+  bad_credentials,  // 3.1.1 return code 4 / 5.0 0x86 (unknown user or wrong password)
+  not_authorized,   // 3.1.1 return code 5 / 5.0 0x87 (anonymous: no user name at all)
   unavailable,      // 3.1.1 return code 3 / 5.0 0x88 (the hub cannot say)
 };
 

@@ -1,0 +1,230 @@
+#include "addon/options.hpp"
+
+#include <json/json.h>
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <memory>
+#include <set>
+
+#include "addon/password_hash.hpp"
+#include "addon/system_users.hpp"
+
+namespace addon {
+
+namespace {
+
+// A field error, carried out of the nested parsers by value.
+struct field_error {
+  std::string field;
+  std::string message;
+};
+
+using maybe_error = std::optional<field_error>;
+
+maybe_error read_bool(const Json::Value& v, const std::string& field, bool& out) {
+  if (!v.isBool()) return field_error{field, "must be true or false"};
+  out = v.asBool();
+  return std::nullopt;
+}
+
+maybe_error read_string(const Json::Value& v, const std::string& field, std::string& out) {
+  if (!v.isString() || v.asString().empty())
+    return field_error{field, "must be a non-empty string"};
+  out = v.asString();
+  return std::nullopt;
+}
+
+void warn_unknown_keys(const Json::Value& object, const std::set<std::string>& known,
+                       const std::string& prefix, std::vector<std::string>& warnings) {
+  for (const std::string& key : object.getMemberNames()) {
+    if (!known.contains(key)) warnings.push_back(prefix + key + ": unknown option, ignored");
+  }
+}
+
+maybe_error read_login(const Json::Value& v, const std::string& field, login& out,
+                       std::vector<std::string>& warnings) {
+  if (!v.isObject()) return field_error{field, "must be an object {username, password}"};
+  warn_unknown_keys(v, {"username", "password", "password_pre_hashed"}, field + ".", warnings);
+  if (!v.isMember("username")) return field_error{field + ".username", "is required"};
+  if (auto e = read_string(v["username"], field + ".username", out.username)) return e;
+  if (!v.isMember("password")) return field_error{field + ".password", "is required"};
+  if (auto e = read_string(v["password"], field + ".password", out.password)) return e;
+  if (v.isMember("password_pre_hashed")) {
+    if (auto e = read_bool(v["password_pre_hashed"], field + ".password_pre_hashed",
+                           out.password_pre_hashed)) {
+      return e;
+    }
+  }
+  if (out.password_pre_hashed) {
+    const pbkdf2_parse_result parsed = parse_pbkdf2_sha512(out.password);
+    if (!parsed.hash) {
+      return field_error{field + ".password",
+                         "password_pre_hashed is true, so it must be "
+                         "PBKDF2$sha512$<iterations>$<salt base64>$<hash base64>, but " +
+                             parsed.error};
+    }
+  }
+  return std::nullopt;
+}
+
+maybe_error read_logins(const Json::Value& v, std::vector<login>& out,
+                        std::vector<std::string>& warnings) {
+  if (!v.isArray()) return field_error{"logins", "must be a list of {username, password}"};
+  for (Json::ArrayIndex i = 0; i < v.size(); ++i) {
+    const std::string field = "logins[" + std::to_string(i) + "]";
+    login entry;
+    if (auto e = read_login(v[i], field, entry, warnings)) return e;
+    if (is_system_user_name(entry.username)) {
+      return field_error{field + ".username", "\"" + entry.username +
+                                                  "\" is reserved for the broker's own system "
+                                                  "users; choose another name"};
+    }
+    for (std::size_t j = 0; j < out.size(); ++j) {
+      if (out[j].username == entry.username) {
+        return field_error{
+            field + ".username",
+            "\"" + entry.username + "\" is already used by logins[" + std::to_string(j) + "]"};
+      }
+    }
+    out.push_back(std::move(entry));
+  }
+  return std::nullopt;
+}
+
+maybe_error read_customize(const Json::Value& v, customize_options& out,
+                           std::vector<std::string>& warnings) {
+  if (!v.isObject()) return field_error{"customize", "must be an object {active, folder}"};
+  warn_unknown_keys(v, {"active", "folder"}, "customize.", warnings);
+  if (v.isMember("active")) {
+    if (auto e = read_bool(v["active"], "customize.active", out.active)) return e;
+  }
+  if (v.isMember("folder")) {
+    if (auto e = read_string(v["folder"], "customize.folder", out.folder)) return e;
+  }
+  return std::nullopt;
+}
+
+maybe_error read_log_level(const Json::Value& v, broker::log_level& out) {
+  const char* expected = "must be one of trace, debug, info, notice, warning, error, fatal";
+  if (!v.isString()) return field_error{"log_level", expected};
+  const std::optional<broker::log_level> level = broker::parse_log_level(v.asString());
+  if (!level)
+    return field_error{"log_level", std::string(expected) + " (got \"" + v.asString() + "\")"};
+  out = *level;
+  return std::nullopt;
+}
+
+maybe_error read_options(const Json::Value& root, options& out,
+                         std::vector<std::string>& warnings) {
+  warn_unknown_keys(
+      root,
+      {"logins", "require_certificate", "certfile", "keyfile", "cafile", "customize", "log_level"},
+      "", warnings);
+  if (root.isMember("logins")) {
+    if (auto e = read_logins(root["logins"], out.logins, warnings)) return e;
+  }
+  if (root.isMember("require_certificate")) {
+    if (auto e = read_bool(root["require_certificate"], "require_certificate",
+                           out.require_certificate)) {
+      return e;
+    }
+  }
+  if (root.isMember("certfile")) {
+    if (auto e = read_string(root["certfile"], "certfile", out.certfile)) return e;
+  }
+  if (root.isMember("keyfile")) {
+    if (auto e = read_string(root["keyfile"], "keyfile", out.keyfile)) return e;
+  }
+  // The options UI leaves an optional field empty or null when the user clears it: both mean
+  // "use the default", which for cafile is the certfile.
+  if (root.isMember("cafile")) {
+    const Json::Value& v = root["cafile"];
+    if (!v.isNull() && !(v.isString() && v.asString().empty())) {
+      std::string cafile;
+      if (auto e = read_string(v, "cafile", cafile)) return e;
+      out.cafile = std::move(cafile);
+    }
+  }
+  if (root.isMember("customize")) {
+    if (auto e = read_customize(root["customize"], out.customize, warnings)) return e;
+  }
+  if (root.isMember("log_level")) {
+    if (auto e = read_log_level(root["log_level"], out.log_level)) return e;
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+options_result parse_options(std::string_view json_text) {
+  options_result result;
+  Json::Value root;
+  std::string errors;
+  Json::CharReaderBuilder builder;
+  builder["collectComments"] = false;
+  builder["rejectDupKeys"] = true;
+  builder["failIfExtra"] = true;
+  const std::unique_ptr<Json::CharReader> reader(builder.newCharReader());
+  bool parsed = false;
+  try {
+    // jsoncpp throws rather than returns when nesting exceeds its stack limit.
+    parsed = reader->parse(json_text.data(), json_text.data() + json_text.size(), &root, &errors);
+  } catch (const std::exception& e) {
+    errors = e.what();
+  }
+  if (!parsed) {
+    while (!errors.empty() && (errors.back() == '\n' || errors.back() == ' ')) errors.pop_back();
+    for (char& c : errors) {
+      if (c == '\n') c = ' ';
+    }
+    result.error = "options: not valid JSON: " + errors;
+    return result;
+  }
+  if (!root.isObject()) {
+    result.error = "options: must be a JSON object";
+    return result;
+  }
+  options value;
+  if (maybe_error e = read_options(root, value, result.warnings)) {
+    result.error = e->field + ": " + e->message;
+    return result;
+  }
+  result.value = std::move(value);
+  return result;
+}
+
+options_file_result load_options_file(const std::string& path) {
+  options_file_result result;
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    if (errno == ENOENT) {
+      result.file_missing = true;
+      result.value = options{};
+    } else {
+      result.error = "options: cannot read " + path + ": " + std::strerror(errno);
+    }
+    return result;
+  }
+  std::string text;
+  char chunk[4096];
+  while (true) {
+    const ssize_t n = ::read(fd, chunk, sizeof chunk);
+    if (n == 0) break;
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      result.error = "options: cannot read " + path + ": " + std::strerror(errno);
+      ::close(fd);
+      return result;
+    }
+    text.append(chunk, static_cast<std::size_t>(n));
+  }
+  ::close(fd);
+  static_cast<options_result&>(result) = parse_options(text);
+  return result;
+}
+
+}  // namespace addon

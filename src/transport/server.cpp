@@ -1,0 +1,166 @@
+#include "transport/server.hpp"
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include <condition_variable>
+#include <csignal>
+#include <mutex>
+
+#include "transport/io_pool.hpp"
+#include "transport/session_registry.hpp"
+#include "transport/stream_session.hpp"
+#include "transport/tcp_listener.hpp"
+#include "transport/tcp_stream.hpp"
+
+namespace transport {
+
+namespace asio = boost::asio;
+using tcp = asio::ip::tcp;
+using boost::system::error_code;
+
+struct server::impl {
+  impl(server_config config, broker::broker_core& core, broker::logger& log)
+      : config_(std::move(config)),
+        core_(core),
+        log_(log),
+        pool_(config_.threads, log),
+        signals_(pool_.context(0), SIGINT, SIGTERM),
+        tick_timer_(pool_.context(0)) {}
+
+  std::optional<std::string> listen();
+  void run(tick_function on_tick);
+  void request_stop();
+  void on_tcp_accept(tcp::socket socket, std::size_t context_index);
+  void schedule_tick();
+  void shut_down();
+
+  server_config config_;
+  broker::broker_core& core_;
+  broker::logger& log_;
+  // Before pool_: queued handlers that still hold sessions die with the pool, and a dying session
+  // unregisters itself.
+  session_registry registry_;
+  io_pool pool_;
+  asio::signal_set signals_;
+  asio::steady_timer tick_timer_;
+  std::vector<std::shared_ptr<tcp_listener>> listeners_;
+  tick_function on_tick_;
+
+  std::mutex mutex_;
+  std::condition_variable stop_wanted_;
+  bool stop_requested_ = false;
+};
+
+std::optional<std::string> server::impl::listen() {
+  for (const listener_config& l : config_.listeners) {
+    if (l.kind != "mqtt") return "the " + l.kind + " listener is not available in this version";
+    auto listener = std::make_shared<tcp_listener>(
+        pool_, l.kind, log_,
+        [this](tcp::socket socket, std::size_t index) { on_tcp_accept(std::move(socket), index); });
+    if (std::optional<std::string> error = listener->listen(config_.bind_address, l.port)) {
+      return error;
+    }
+    listeners_.push_back(std::move(listener));
+  }
+  return std::nullopt;
+}
+
+void server::impl::on_tcp_accept(tcp::socket socket, std::size_t context_index) {
+  error_code ec;
+  // MQTT packets are small and latency matters more than filling segments.
+  socket.set_option(tcp::no_delay(true), ec);
+  const tcp::endpoint remote = socket.remote_endpoint(ec);
+  if (ec) return;  // the client is already gone
+  std::string address = endpoint_text(remote);
+  if (log_.enabled(broker::log_level::debug)) {
+    log_.log(broker::log_level::debug, "new connection from " + address);
+  }
+  auto session = std::make_shared<stream_session<tcp_stream>>(
+      tcp_stream(std::move(socket), pool_.read_buffer(context_index)), core_, registry_,
+      std::move(address));
+  asio::post(pool_.context(context_index), [session] { session->start(); });
+}
+
+void server::impl::schedule_tick() {
+  tick_timer_.expires_after(config_.tick_interval);
+  tick_timer_.async_wait([this](error_code ec) {
+    if (ec) return;
+    if (on_tick_) {
+      try {
+        on_tick_(std::chrono::steady_clock::now());
+      } catch (const std::exception& e) {
+        log_.log(broker::log_level::error, std::string("periodic tick failed: ") + e.what());
+      }
+    }
+    schedule_tick();
+  });
+}
+
+void server::impl::request_stop() {
+  std::lock_guard lock(mutex_);
+  stop_requested_ = true;
+  stop_wanted_.notify_all();
+}
+
+void server::impl::run(tick_function on_tick) {
+  on_tick_ = std::move(on_tick);
+  signals_.async_wait([this](error_code ec, int signal) {
+    if (ec) return;
+    log_.log(
+        broker::log_level::info,
+        std::string("received ") + (signal == SIGINT ? "SIGINT" : "SIGTERM") + ": shutting down");
+    request_stop();
+  });
+  schedule_tick();
+  for (auto& listener : listeners_) listener->start();
+  pool_.start();
+  {
+    std::unique_lock lock(mutex_);
+    stop_wanted_.wait(lock, [this] { return stop_requested_; });
+  }
+  shut_down();
+}
+
+void server::impl::shut_down() {
+  // The listeners, the tick timer and the signal set belong to context 0: touch them there.
+  asio::post(pool_.context(0), [this] {
+    error_code ignored;
+    for (auto& listener : listeners_) listener->stop();
+    tick_timer_.cancel();
+    signals_.cancel(ignored);
+    registry_.close_all();
+  });
+  pool_.release();
+  if (!pool_.wait_idle(config_.shutdown_limit)) {
+    log_.log(broker::log_level::warning, "shutdown: " + std::to_string(registry_.size()) +
+                                             " connections did not close within " +
+                                             std::to_string(config_.shutdown_limit.count()) +
+                                             " ms; closing them now");
+    pool_.stop();
+  }
+  pool_.join();
+  registry_.close_all_now();  // only those abandoned above; no I/O thread runs any more
+  pool_.drain();
+}
+
+server::server(server_config config, broker::broker_core& core, broker::logger& log)
+    : impl_(std::make_unique<impl>(std::move(config), core, log)) {}
+
+server::~server() = default;
+
+std::optional<std::string> server::listen() {
+  return impl_->listen();
+}
+
+void server::run(tick_function on_tick) {
+  impl_->run(std::move(on_tick));
+}
+
+void server::stop() {
+  impl_->request_stop();
+}
+
+}  // namespace transport

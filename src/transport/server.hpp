@@ -1,0 +1,58 @@
+#pragma once
+// The network side of the broker, as main() sees it: the I/O threads, the listeners, the
+// sessions, the periodic tick and the shutdown signals. Keeps Asio out of the app.
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "broker/broker_core.hpp"
+#include "broker/logger.hpp"
+
+namespace transport {
+
+struct listener_config {
+  std::string kind;  // "mqtt" (plain TCP); the only kind this version serves
+  std::uint16_t port = 0;
+};
+
+struct server_config {
+  std::string bind_address;  // empty: every IPv4 and IPv6 address
+  std::vector<listener_config> listeners;
+  std::size_t threads = 1;
+  std::chrono::milliseconds tick_interval{1000};
+  // How long shutdown waits for the sessions to close before abandoning them.
+  std::chrono::milliseconds shutdown_limit{5000};
+};
+
+class server {
+ public:
+  using tick_function = std::function<void(std::chrono::steady_clock::time_point)>;
+
+  // Installs the SIGINT/SIGTERM handlers right away. `core` and `log` must outlive the server.
+  server(server_config config, broker::broker_core& core, broker::logger& log);
+  ~server();
+  server(const server&) = delete;
+  server& operator=(const server&) = delete;
+
+  // Binds every listener. A one-line error naming the port (in use, not permitted) on failure.
+  std::optional<std::string> listen();
+
+  // Serves until SIGINT/SIGTERM or stop(), calling `on_tick` every tick_interval on an I/O
+  // thread; then stops accepting, closes every session and joins the threads.
+  void run(tick_function on_tick);
+
+  // Thread-safe; may come before run().
+  void stop();
+
+ private:
+  struct impl;
+  std::unique_ptr<impl> impl_;
+};
+
+}  // namespace transport

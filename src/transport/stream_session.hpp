@@ -1,0 +1,228 @@
+#pragma once
+// One client connection: carries bytes between a byte stream (tcp_stream.hpp describes what a
+// stream offers) and the Sans-I/O broker::connection, following the loop that connection.hpp
+// describes. Everything but wake(), post() and request_close() runs on the stream's executor,
+// which is one io_context run by one thread, so no member needs a lock.
+//
+// One writer per connection: at most one gathered write is in flight; whatever the connection
+// queues meanwhile goes out in the next one.
+
+#include <boost/asio/buffer.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "broker/connection.hpp"
+#include "broker/output_batch.hpp"
+#include "broker/transport_link.hpp"
+#include "transport/session_registry.hpp"
+
+namespace transport {
+
+template <class Stream>
+class stream_session final : public session_base,
+                             public broker::transport_link,
+                             public std::enable_shared_from_this<stream_session<Stream>> {
+ public:
+  using clock = broker::connection::clock;
+
+  stream_session(Stream stream, broker::broker_core& core, session_registry& registry,
+                 std::string remote_address)
+      : stream_(std::move(stream)),
+        executor_(stream_.get_executor()),
+        timer_(executor_),
+        core_(core),
+        registry_(registry),
+        remote_address_(std::move(remote_address)) {}
+
+  ~stream_session() override {
+    // Reached without close() only when the I/O threads were abandoned at shutdown.
+    if (connection_ && !closed_) connection_->on_closed();
+    if (registry_id_ != 0) registry_.remove(registry_id_);
+  }
+
+  // Call on the stream's executor (post it there), once.
+  void start() {
+    connection_ = std::make_unique<broker::connection>(core_, *this, remote_address_);
+    registry_id_ = registry_.add(this->weak_from_this());
+    if (registry_id_ == 0) {  // the broker is shutting down
+      close();
+      return;
+    }
+    read();
+    after_event();  // arms the CONNECT deadline
+  }
+
+  void wake() override {
+    if (wake_pending_.exchange(true, std::memory_order_acq_rel)) return;
+    // Weak: a wake queued on a context must not keep a closed session alive.
+    asio_post([weak = this->weak_from_this()] {
+      if (auto self = weak.lock()) {
+        self->wake_pending_.store(false, std::memory_order_release);
+        if (!self->closed_) self->after_event();
+      }
+    });
+  }
+
+  void post(std::function<void()> fn) override {
+    asio_post([weak = this->weak_from_this(), fn = std::move(fn)] {
+      if (auto self = weak.lock()) {
+        fn();
+        if (!self->closed_) self->after_event();
+      }
+    });
+  }
+
+  void request_close() override {
+    asio_post([weak = this->weak_from_this()] {
+      if (auto self = weak.lock()) self->close();
+    });
+  }
+
+  void close_now() override { close(); }
+
+ private:
+  // How long a closing connection may spend flushing its last bytes to a peer that reads
+  // nothing.
+  static constexpr std::chrono::seconds linger_limit{5};
+  // A batch buffer that grew past this for one large write is given back once it is sent.
+  static constexpr std::size_t kept_capacity = 64 * 1024;
+
+  template <class Fn>
+  void asio_post(Fn&& fn) {
+    boost::asio::post(executor_, std::forward<Fn>(fn));
+  }
+
+  void read() {
+    stream_.async_read([self = this->shared_from_this()](boost::system::error_code ec,
+                                                         std::span<const std::uint8_t> bytes) {
+      self->on_read(ec, bytes);
+    });
+  }
+
+  void on_read(boost::system::error_code ec, std::span<const std::uint8_t> bytes) {
+    if (closed_) return;
+    if (ec) {  // EOF or a broken connection
+      close();
+      return;
+    }
+    connection_->on_bytes(bytes);
+    after_event();
+    // Once the connection is ending nothing more is read: what is left is flushed, then closed.
+    if (!closed_ && !connection_->should_close()) read();
+  }
+
+  // After anything that may have given the connection output, a close decision or a new
+  // deadline.
+  void after_event() {
+    flush();
+    if (closed_) return;
+    if (connection_->should_close() && linger_deadline_ == clock::time_point::max()) {
+      linger_deadline_ = clock::now() + linger_limit;
+    }
+    arm_timer();
+  }
+
+  void flush() {
+    if (closed_ || writing_) return;
+    batch_.clear();
+    connection_->take_output(batch_);
+    if (batch_.empty()) {
+      if (connection_->should_close()) close();
+      return;
+    }
+    write_buffers_.clear();
+    for (const broker::output_batch::segment& s : batch_.segments()) {
+      const std::string_view bytes = batch_.view(s);
+      write_buffers_.emplace_back(bytes.data(), bytes.size());
+    }
+    writing_ = true;
+    stream_.async_write(write_buffers_,
+                        [self = this->shared_from_this()](boost::system::error_code ec,
+                                                          std::size_t) { self->on_written(ec); });
+  }
+
+  void on_written(boost::system::error_code ec) {
+    writing_ = false;
+    if (closed_) return;
+    if (ec) {
+      close();
+      return;
+    }
+    if (batch_.inline_bytes().capacity() > kept_capacity) batch_ = broker::output_batch{};
+    after_event();  // more may have queued while the write was in flight
+  }
+
+  // The timer fires at the earliest of the connection's deadline and the linger deadline. A
+  // deadline that moved later (keep-alive refreshed) does not re-arm it: it fires early and
+  // re-arms then, which saves a timer operation on every packet.
+  void arm_timer() {
+    const clock::time_point due = std::min(connection_->deadline(), linger_deadline_);
+    if (due == clock::time_point::max()) return;
+    if (timer_armed_ && timer_due_ <= due) return;
+    timer_armed_ = true;
+    timer_due_ = due;
+    const std::uint64_t generation = ++timer_generation_;
+    timer_.expires_at(due);
+    timer_.async_wait([self = this->shared_from_this(), generation](boost::system::error_code ec) {
+      self->on_timer(ec, generation);
+    });
+  }
+
+  void on_timer(boost::system::error_code ec, std::uint64_t generation) {
+    if (generation != timer_generation_ || closed_) return;  // superseded or done
+    timer_armed_ = false;
+    if (ec) return;
+    const clock::time_point now = clock::now();
+    if (now >= linger_deadline_) {
+      close();
+      return;
+    }
+    if (now >= connection_->deadline()) connection_->on_timer(now);
+    after_event();
+  }
+
+  void close() {
+    if (closed_) return;
+    closed_ = true;
+    timer_.cancel();
+    stream_.close();
+    if (registry_id_ != 0) {
+      registry_.remove(registry_id_);
+      registry_id_ = 0;
+    }
+    if (connection_) connection_->on_closed();
+  }
+
+  Stream stream_;
+  typename Stream::executor_type executor_;
+  boost::asio::steady_timer timer_;
+  broker::broker_core& core_;
+  session_registry& registry_;
+  std::string remote_address_;
+  std::uint64_t registry_id_ = 0;
+
+  broker::output_batch batch_;  // what the write in flight is sending
+  std::vector<boost::asio::const_buffer> write_buffers_;
+  std::atomic<bool> wake_pending_{false};
+  bool writing_ = false;
+  bool closed_ = false;
+
+  bool timer_armed_ = false;
+  clock::time_point timer_due_{};
+  std::uint64_t timer_generation_ = 0;
+  clock::time_point linger_deadline_ = clock::time_point::max();
+
+  // Last, so it is destroyed first, while everything it may call back into still exists.
+  std::unique_ptr<broker::connection> connection_;
+};
+
+}  // namespace transport
