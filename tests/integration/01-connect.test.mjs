@@ -1,0 +1,149 @@
+// CONNECT and CONNACK: logins, protocol levels, client id rules, the first and second CONNECT.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { start_broker, test_user, is_mosquitto } from '../support/broker.mjs';
+import { raw_client } from '../support/raw_client.mjs';
+import { connect, pingreq } from '../support/mqtt_bytes.mjs';
+
+let broker;
+const login = { username: test_user.username, password: test_user.password };
+
+before(async () => {
+  broker = await start_broker();
+});
+
+after(async () => {
+  await broker?.stop();
+});
+
+test('a known login is accepted with return code 0', async () => {
+  const { client, connack } = await raw_client.connect(broker.port, { client_id: 'c1', ...login });
+  assert.equal(connack.return_code, 0);
+  assert.equal(connack.session_present, false);
+  await client.ping();
+  client.destroy();
+});
+
+test('an anonymous client is refused with return code 5 and closed', async () => {
+  const { client, connack } = await raw_client.connect(broker.port, { client_id: 'anon' });
+  assert.equal(connack.return_code, 5);
+  // [MQTT-3.2.2-5] a refusing CONNACK is followed by closing the connection.
+  await client.wait_closed();
+});
+
+test('a wrong password is refused and closed', async () => {
+  const { client, connack } = await raw_client.connect(broker.port, {
+    client_id: 'bad-password',
+    username: test_user.username,
+    password: 'not-the-password',
+  });
+  // Ours says "bad user name or password" (4); Mosquitto says "not authorized" (5) for the same.
+  assert.equal(connack.return_code, is_mosquitto ? 5 : 4);
+  await client.wait_closed();
+});
+
+test('an unknown user is refused and closed', async () => {
+  const { client, connack } = await raw_client.connect(broker.port, {
+    client_id: 'unknown-user',
+    username: 'nobody-knows-me',
+    password: 'whatever',
+  });
+  assert.ok([4, 5].includes(connack.return_code), `return code ${connack.return_code}`);
+  await client.wait_closed();
+});
+
+test('a user name without a password is refused', async () => {
+  const { client, connack } = await raw_client.connect(broker.port, {
+    client_id: 'no-password',
+    username: test_user.username,
+  });
+  assert.ok([4, 5].includes(connack.return_code), `return code ${connack.return_code}`);
+  await client.wait_closed();
+});
+
+test('an unsupported protocol level gets return code 1, then the connection closes', async () => {
+  // [MQTT-3.1.2-2]
+  const { client, connack } = await raw_client.connect(broker.port, {
+    client_id: 'level-6',
+    protocol_level: 6,
+    protocol_name: 'MQTT',
+    ...login,
+  });
+  assert.equal(connack.return_code, 1);
+  await client.wait_closed();
+});
+
+test('MQTT 3.1 (MQIsdp, level 3) connects', async () => {
+  const { client, connack } = await raw_client.connect(broker.port, {
+    client_id: 'mqtt-3-1',
+    protocol_level: 3,
+    ...login,
+  });
+  assert.equal(connack.return_code, 0);
+  await client.ping();
+  client.destroy();
+});
+
+test('an empty client id with clean session 0 is refused with return code 2', async () => {
+  // [MQTT-3.1.3-8]
+  const { client, connack } = await raw_client.connect(broker.port, {
+    client_id: '',
+    clean: false,
+    ...login,
+  });
+  assert.equal(connack.return_code, 2);
+  await client.wait_closed();
+});
+
+test('an empty client id with clean session 1 is accepted', async () => {
+  // [MQTT-3.1.3-6]
+  const { client, connack } = await raw_client.connect(broker.port, {
+    client_id: '',
+    clean: true,
+    ...login,
+  });
+  assert.equal(connack.return_code, 0);
+  await client.ping();
+  client.destroy();
+});
+
+test('a second CONNECT on the same connection closes it', async () => {
+  // [MQTT-3.1.0-2]
+  const client = await raw_client.connect_accepted(broker.port, { client_id: 'twice', ...login });
+  client.send(connect({ client_id: 'twice', ...login }));
+  await client.wait_closed();
+  assert.equal(client.packets.length, 0, 'no CONNACK for the second CONNECT');
+});
+
+test('a first packet other than CONNECT closes the connection', async () => {
+  // [MQTT-3.1.0-1]
+  const client = await raw_client.open(broker.port);
+  client.send(pingreq());
+  await client.wait_closed();
+  assert.equal(client.packets.length, 0, 'no PINGRESP before CONNECT');
+});
+
+test('the generated homeassistant user logs in with the password in system_user.json', async () => {
+  const file = path.join(broker.data_dir, 'system_user.json');
+  const users = JSON.parse(fs.readFileSync(file, 'utf8'));
+  for (const name of ['homeassistant', 'addons']) {
+    assert.ok(users[name].password.length >= 64, `${name} password length`);
+  }
+  assert.equal(fs.statSync(file).mode & 0o777, 0o600);
+  const { client, connack } = await raw_client.connect(broker.port, {
+    client_id: 'hub',
+    username: 'homeassistant',
+    password: users.homeassistant.password,
+  });
+  assert.equal(connack.return_code, 0);
+  client.destroy();
+});
+
+test('SIGTERM stops the broker with exit status 0', async () => {
+  const client = await raw_client.connect_accepted(broker.port, { client_id: 'last', ...login });
+  const status = await broker.stop();
+  assert.deepEqual(status, { code: 0, signal: null });
+  await client.wait_closed();
+});

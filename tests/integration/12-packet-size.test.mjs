@@ -1,0 +1,45 @@
+// The maximum packet size (16 MiB by default): a larger packet closes the connection as soon as its
+// fixed header says so, before the broker reads (or buffers) the body.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { start_broker, test_user } from '../support/broker.mjs';
+import { connect_mqtt_js, end, publish, subscribe } from '../support/mqtt_client.mjs';
+import { raw_client } from '../support/raw_client.mjs';
+import { mqtt_string, remaining_length } from '../support/mqtt_bytes.mjs';
+
+let broker;
+const login = { username: test_user.username, password: test_user.password };
+
+before(async () => {
+  broker = await start_broker();
+});
+
+after(async () => {
+  await broker?.stop();
+});
+
+test('a PUBLISH announcing 20 MiB closes the connection without its body being sent', async () => {
+  const client = await raw_client.connect_accepted(broker.port, { client_id: 'too-big', ...login });
+  const announced = 20 * 1024 * 1024;
+  client.send(
+    Buffer.concat([Buffer.from([0x30]), remaining_length(announced), mqtt_string('big/t')]),
+  );
+  await client.wait_closed(3000, 'the broker to close an oversized packet');
+  assert.equal(client.packets.length, 0);
+  const other = await raw_client.connect_accepted(broker.port, { client_id: 'after-big', ...login });
+  await other.ping();
+  other.destroy();
+});
+
+test('a 1 MiB message is delivered whole', async () => {
+  const sub = await connect_mqtt_js(broker.port);
+  const pub = await connect_mqtt_js(broker.port);
+  await subscribe(sub.client, ['big/ok'], 1);
+  const payload = 'x'.repeat(1024 * 1024 - 1) + 'y';
+  await publish(pub.client, 'big/ok', payload, { qos: 1 });
+  const m = await sub.inbox.wait_for_topic('big/ok');
+  assert.equal(m.payload.length, payload.length);
+  assert.equal(m.payload, payload);
+  await end(sub.client);
+  await end(pub.client);
+});
