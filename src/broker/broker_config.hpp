@@ -15,6 +15,8 @@ struct broker_config {
   std::chrono::seconds connect_timeout{10};         // a socket must send CONNECT within this
   std::chrono::seconds sys_interval{10};            // $SYS/broker/... publish period
   std::string version = "0.0.0";
+  // Acknowledge QoS 1/2 publishes only once what they changed is on disk (needs persistence).
+  bool strict_durability = false;
 };
 
 }  // namespace broker

@@ -5,8 +5,8 @@
 namespace broker {
 
 broker_core::broker_core(broker_config config, authenticator& auth, logger& log,
-                         const authorizer* acl)
-    : state_(std::make_unique<broker_state>(std::move(config), auth, log, acl)) {}
+                         const authorizer* acl, persistence* store)
+    : state_(std::make_unique<broker_state>(std::move(config), auth, log, acl, store)) {}
 
 broker_core::~broker_core() = default;
 

@@ -13,6 +13,7 @@
 #include "broker/authorizer.hpp"
 #include "broker/broker_config.hpp"
 #include "broker/logger.hpp"
+#include "broker/persistence.hpp"
 
 namespace broker {
 
@@ -33,8 +34,9 @@ class broker_state;
 class broker_core {
  public:
   // `acl` may be null: then every authenticated client may use every topic.
+  // `store` may be null: then nothing survives a restart.
   broker_core(broker_config config, authenticator& auth, logger& log,
-              const authorizer* acl = nullptr);
+              const authorizer* acl = nullptr, persistence* store = nullptr);
   ~broker_core();
   broker_core(const broker_core&) = delete;
   broker_core& operator=(const broker_core&) = delete;

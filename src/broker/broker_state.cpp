@@ -13,8 +13,8 @@ mqtt::qos min_qos(mqtt::qos a, mqtt::qos b) {
 }  // namespace
 
 broker_state::broker_state(broker_config config, authenticator& auth, logger& log,
-                           const authorizer* acl)
-    : config_(std::move(config)), auth_(auth), acl_(acl), log_(log) {}
+                           const authorizer* acl, persistence* store)
+    : config_(std::move(config)), auth_(auth), acl_(acl), store_(store), log_(log) {}
 
 namespace {
 client_identity identity_of(const session& s) {
@@ -58,7 +58,7 @@ bool broker_state::attach(connection_state& conn, bool clean_start,
     if (it == sessions_.end()) {
       it = sessions_
                .emplace(conn.client_id,
-                        std::make_unique<session>(conn.client_id, clean_start, config_))
+                        std::make_unique<session>(conn.client_id, clean_start, config_, store_))
                .first;
     } else {
       present = true;
@@ -67,6 +67,7 @@ bool broker_state::attach(connection_state& conn, bool clean_start,
     }
     session& s = *it->second;
     s.set_username(conn.username.value_or(""));
+    if (store_ && !s.clean()) store_->session_stored(s.client_id(), s.username());
     s.owner = &conn;
     conn.attached = &s;
     conn.will = std::move(will);
@@ -104,7 +105,13 @@ void broker_state::discard_will(connection_state& conn) {
 }
 
 void broker_state::end_session_locked(session& s) {
-  for (const auto& [filter, options] : s.subscriptions()) subscriptions_.unsubscribe(&s, filter);
+  const bool durable = store_ && !s.clean();
+  if (durable) s.forget_all();
+  for (const auto& [filter, options] : s.subscriptions()) {
+    subscriptions_.unsubscribe(&s, filter);
+    if (durable) store_->subscription_erased(s.client_id(), filter);
+  }
+  if (durable) store_->session_erased(s.client_id());
   sessions_.erase(s.client_id());
 }
 
@@ -117,8 +124,10 @@ void broker_state::route_locked(const message_ptr& msg) {
   if (msg->retain()) {
     if (msg->payload().empty()) {
       retained_.erase(msg->topic());
+      if (store_) store_->retained_erased(msg->topic());
     } else {
       retained_.store(msg);
+      if (store_) store_->retained_stored(*msg);
     }
   }
   // Overlapping filters of one session deliver the message once, at the highest QoS they
@@ -176,6 +185,7 @@ std::vector<std::uint8_t> broker_state::subscribe(connection_state& conn,
     stored.max_qos = granted;
     subscriptions_.subscribe(s, stored);
     s->subscriptions()[sub.filter] = stored;
+    if (store_ && !s->clean()) store_->subscription_stored(s->client_id(), stored);
     codes.push_back(static_cast<std::uint8_t>(granted));
     // Retained messages go out on every SUBSCRIBE, with RETAIN set [MQTT-3.3.1-8]
     // [MQTT-3.8.4-3], at the lower of their QoS and the granted QoS.
@@ -194,6 +204,7 @@ void broker_state::unsubscribe(connection_state& conn, const std::vector<std::st
     if (auto it = s->subscriptions().find(filter); it != s->subscriptions().end()) {
       subscriptions_.unsubscribe(s, filter);
       s->subscriptions().erase(it);
+      if (store_ && !s->clean()) store_->subscription_erased(s->client_id(), filter);
     }
   }
 }
@@ -243,6 +254,45 @@ void broker_state::post_to(const std::shared_ptr<connection_state>& conn,
                            std::function<void()> fn) {
   std::lock_guard lock(mutex_);
   if (conn->link) conn->link->post(std::move(fn));
+}
+
+void broker_state::after_durable(const std::shared_ptr<connection_state>& conn,
+                                 std::function<void()> fn) {
+  if (!store_) {
+    fn();
+    return;
+  }
+  std::weak_ptr<connection_state> weak = conn;
+  store_->when_durable([this, weak, fn = std::move(fn)]() mutable {
+    if (auto alive = weak.lock()) post_to(alive, std::move(fn));
+  });
+}
+
+void broker_state::restore_retained(message_ptr msg) {
+  std::lock_guard lock(mutex_);
+  retained_.store(std::move(msg));
+}
+
+void broker_state::restore_session(const std::string& client_id, const std::string& username,
+                                   const std::vector<mqtt::subscription>& subs,
+                                   const std::vector<stored_delivery>& deliveries,
+                                   const std::vector<std::uint16_t>& incoming_qos2) {
+  std::lock_guard lock(mutex_);
+  auto& slot = sessions_[client_id];
+  if (slot) {  // stored twice: the later record wins
+    for (const auto& [filter, options] : slot->subscriptions()) {
+      subscriptions_.unsubscribe(slot.get(), filter);
+    }
+  }
+  slot = std::make_unique<session>(client_id, false, config_, store_);
+  session& s = *slot;
+  s.set_username(username);
+  for (const auto& sub : subs) {
+    subscriptions_.subscribe(&s, sub);
+    s.subscriptions()[sub.filter] = sub;
+  }
+  for (const auto& d : deliveries) s.restore_delivery(d);
+  for (std::uint16_t id : incoming_qos2) s.restore_incoming_qos2(id);
 }
 
 std::string broker_state::assign_client_id() {

@@ -19,6 +19,7 @@
 #include "broker/connection_state.hpp"
 #include "broker/logger.hpp"
 #include "broker/message.hpp"
+#include "broker/persistence.hpp"
 #include "broker/retained_store.hpp"
 #include "broker/session.hpp"
 #include "broker/subscription_tree.hpp"
@@ -36,7 +37,8 @@ struct broker_counters {
 
 class broker_state {
  public:
-  broker_state(broker_config config, authenticator& auth, logger& log, const authorizer* acl);
+  broker_state(broker_config config, authenticator& auth, logger& log, const authorizer* acl,
+               persistence* store);
   ~broker_state();
 
   const broker_config& config() const { return config_; }
@@ -79,6 +81,18 @@ class broker_state {
 
   std::string assign_client_id();
 
+  // Strict durability: runs `fn` on the connection's thread once every change so far is on
+  // disk; without persistence, at once.
+  void after_durable(const std::shared_ptr<connection_state>& conn, std::function<void()> fn);
+
+  // Start-up: state read back from durable storage, before any connection exists. These do not
+  // write it back.
+  void restore_retained(message_ptr msg);
+  void restore_session(const std::string& client_id, const std::string& username,
+                       const std::vector<mqtt::subscription>& subs,
+                       const std::vector<stored_delivery>& deliveries,
+                       const std::vector<std::uint16_t>& incoming_qos2);
+
   // $SYS/broker/... statistics, retained, like Mosquitto's.
   void publish_sys(std::chrono::steady_clock::time_point now);
 
@@ -94,6 +108,7 @@ class broker_state {
   broker_config config_;
   authenticator& auth_;
   const authorizer* acl_;
+  persistence* store_;
   logger& log_;
   broker_counters counters_;
   const std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();

@@ -151,7 +151,30 @@ void handle_connect(const std::shared_ptr<connection_state>& self, mqtt::connect
   });
 }
 
-void handle_publish(connection_state& st, mqtt::publish_packet& p) {
+void acknowledge_publish(const std::shared_ptr<connection_state>& self, mqtt::qos q,
+                         std::uint16_t id) {
+  connection_state& st = *self;
+  auto send = [&st, q, id] {
+    if (q == mqtt::qos::at_least_once) {
+      reply(st, mqtt::puback_packet{id, 0, {}});
+    } else {
+      reply(st, mqtt::pubrec_packet{id, 0, {}});
+    }
+  };
+  if (!st.broker.config().strict_durability) {
+    send();
+    return;
+  }
+  // Strict durability: the acknowledgement waits until what the message changed is on disk.
+  st.broker.after_durable(self, [weak = std::weak_ptr(self), send] {
+    auto alive = weak.lock();
+    if (!alive || alive->stage == phase::closed) return;
+    send();
+  });
+}
+
+void handle_publish(const std::shared_ptr<connection_state>& self, mqtt::publish_packet& p) {
+  connection_state& st = *self;
   if (!mqtt::valid_topic_name(p.topic)) {
     // [MQTT-3.3.2-2]: a topic name with wildcards is a protocol violation.
     close_with(st, log_level::notice, "PUBLISH to an invalid topic name");
@@ -174,11 +197,7 @@ void handle_publish(connection_state& st, mqtt::publish_packet& p) {
     st.broker.publish(
         std::make_shared<const message>(std::move(p.topic), std::move(p.payload), p.qos, p.retain));
   }
-  if (p.qos == mqtt::qos::at_least_once) {
-    reply(st, mqtt::puback_packet{p.packet_id, 0, {}});
-  } else if (p.qos == mqtt::qos::exactly_once) {
-    reply(st, mqtt::pubrec_packet{p.packet_id, 0, {}});
-  }
+  if (p.qos != mqtt::qos::at_most_once) acknowledge_publish(self, p.qos, p.packet_id);
 }
 
 void handle_subscribe(connection_state& st, const mqtt::subscribe_packet& s) {
@@ -216,7 +235,7 @@ void handle_packet(const std::shared_ptr<connection_state>& self, mqtt::packet& 
       [&](auto& p) {
         using T = std::decay_t<decltype(p)>;
         if constexpr (std::is_same_v<T, mqtt::publish_packet>) {
-          handle_publish(st, p);
+          handle_publish(self, p);
         } else if constexpr (std::is_same_v<T, mqtt::puback_packet> ||
                              std::is_same_v<T, mqtt::pubcomp_packet>) {
           st.broker.on_ack(st, T::type, p.packet_id);

@@ -4,8 +4,49 @@
 
 namespace broker {
 
-session::session(std::string client_id, bool clean, const broker_config& limits)
-    : client_id_(std::move(client_id)), clean_(clean), limits_(limits) {}
+session::session(std::string client_id, bool clean, const broker_config& limits, persistence* store)
+    : client_id_(std::move(client_id)), clean_(clean), limits_(limits), store_(store) {}
+
+void session::store(const outgoing_publish& p, bool released) {
+  if (!durable() || p.qos == mqtt::qos::at_most_once) return;
+  store_->delivery_stored(client_id_, {p.seq, p.msg, p.qos, p.retain, p.packet_id, released});
+}
+
+void session::forget(const outgoing_publish& p) {
+  if (!durable() || p.qos == mqtt::qos::at_most_once) return;
+  store_->delivery_erased(client_id_, p.seq);
+}
+
+bool session::remember_incoming_qos2(std::uint16_t id) {
+  if (!incoming_qos2_.insert(id).second) return false;
+  if (durable()) store_->incoming_qos2_stored(client_id_, id);
+  return true;
+}
+
+void session::release_incoming_qos2(std::uint16_t id) {
+  if (incoming_qos2_.erase(id) && durable()) store_->incoming_qos2_erased(client_id_, id);
+}
+
+void session::forget_all() {
+  if (!durable()) return;
+  for (const auto& p : queue_) forget(p);
+  for (const auto& entry : inflight_) forget(entry.publish);
+  for (std::uint16_t id : incoming_qos2_) store_->incoming_qos2_erased(client_id_, id);
+}
+
+void session::restore_delivery(const stored_delivery& d) {
+  outgoing_publish p{d.msg, d.qos, d.retain, false, d.packet_id, false, d.seq};
+  next_seq_ = std::max(next_seq_, d.seq + 1);
+  if (d.packet_id == 0) {
+    queued_bytes_ += d.msg->payload().size();
+    queue_.push_back(std::move(p));
+    return;
+  }
+  // Sent before the restart: it goes again on the next connection, as a resend.
+  if (!d.released) p.dup = true;
+  inflight_.push_back({std::move(p), d.released, true});
+  ++pending_inflight_;
+}
 
 bool session::enqueue(message_ptr msg, mqtt::qos q, bool retain) {
   const std::size_t size = msg->payload().size();
@@ -28,11 +69,13 @@ bool session::enqueue(message_ptr msg, mqtt::qos q, bool retain) {
     queue_.erase(oldest_qos0);
     ++dropped_;
     queued_bytes_ += size;
-    queue_.push_back({std::move(msg), q, retain, false, 0, false});
+    queue_.push_back({std::move(msg), q, retain, false, 0, false, next_seq_++});
+    store(queue_.back(), false);
     return false;
   }
   queued_bytes_ += size;
-  queue_.push_back({std::move(msg), q, retain, false, 0, false});
+  queue_.push_back({std::move(msg), q, retain, false, 0, false, next_seq_++});
+  store(queue_.back(), false);
   return true;
 }
 
@@ -65,6 +108,7 @@ void session::take_sendable(std::vector<outgoing_publish>& out, std::size_t byte
     if (next.qos != mqtt::qos::at_most_once) {
       next.packet_id = next_packet_id();
       inflight_.push_back({next, false, false});
+      store(next, false);
     }
     out.push_back(std::move(next));
     queue_.pop_front();
@@ -99,6 +143,7 @@ void session::erase_inflight(std::uint16_t id) {
 bool session::on_puback(std::uint16_t id) {
   inflight_entry* entry = find_inflight(id);
   if (!entry || entry->publish.qos != mqtt::qos::at_least_once) return false;
+  forget(entry->publish);
   erase_inflight(id);
   return true;
 }
@@ -107,6 +152,7 @@ bool session::on_pubrec(std::uint16_t id) {
   inflight_entry* entry = find_inflight(id);
   if (!entry || entry->publish.qos != mqtt::qos::exactly_once) return false;
   // From here on the message itself is never sent again, only PUBREL [MQTT-4.3.3-1].
+  if (!entry->released) store(entry->publish, true);
   entry->released = true;
   return true;
 }
@@ -114,6 +160,7 @@ bool session::on_pubrec(std::uint16_t id) {
 bool session::on_pubcomp(std::uint16_t id) {
   inflight_entry* entry = find_inflight(id);
   if (!entry || !entry->released) return false;
+  forget(entry->publish);
   erase_inflight(id);
   return true;
 }

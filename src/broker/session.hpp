@@ -13,6 +13,7 @@
 
 #include "broker/broker_config.hpp"
 #include "broker/message.hpp"
+#include "broker/persistence.hpp"
 #include "mqtt/packet.hpp"
 
 namespace broker {
@@ -26,12 +27,15 @@ struct outgoing_publish {
   bool retain = false;
   bool dup = false;
   std::uint16_t packet_id = 0;
-  bool pubrel = false;  // write PUBREL(packet_id) instead of the PUBLISH
+  bool pubrel = false;    // write PUBREL(packet_id) instead of the PUBLISH
+  std::uint64_t seq = 0;  // the session's own order of messages, kept by durable storage
 };
 
 class session {
  public:
-  session(std::string client_id, bool clean, const broker_config& limits);
+  // A persistent session (clean = false) reports every change of its QoS 1/2 state to `store`
+  // (which may be null).
+  session(std::string client_id, bool clean, const broker_config& limits, persistence* store);
 
   const std::string& client_id() const { return client_id_; }
   bool clean() const { return clean_; }
@@ -62,8 +66,14 @@ class session {
 
   // Incoming QoS 2: packet ids received (PUBREC sent) and not yet released by PUBREL.
   // Returns false when the id was already there: a duplicate that must not be delivered again.
-  bool remember_incoming_qos2(std::uint16_t id) { return incoming_qos2_.insert(id).second; }
-  void release_incoming_qos2(std::uint16_t id) { incoming_qos2_.erase(id); }
+  bool remember_incoming_qos2(std::uint16_t id);
+  void release_incoming_qos2(std::uint16_t id);
+
+  // Tells durable storage to forget every message and packet id of this session.
+  void forget_all();
+  // Puts back a delivery read from durable storage; call in `seq` order, before any traffic.
+  void restore_delivery(const stored_delivery& d);
+  void restore_incoming_qos2(std::uint16_t id) { incoming_qos2_.insert(id); }
 
   std::size_t queued() const { return queue_.size(); }
   std::size_t inflight() const { return inflight_.size(); }
@@ -81,6 +91,9 @@ class session {
     bool pending = true;    // to be written (first time, or again after a reconnect)
   };
   std::uint16_t next_packet_id();
+  bool durable() const { return store_ && !clean_; }
+  void store(const outgoing_publish& p, bool released);
+  void forget(const outgoing_publish& p);
   inflight_entry* find_inflight(std::uint16_t id);
   void erase_inflight(std::uint16_t id);
 
@@ -88,6 +101,8 @@ class session {
   bool clean_;
   std::string username_;
   const broker_config& limits_;
+  persistence* store_;
+  std::uint64_t next_seq_ = 1;
   std::map<std::string, mqtt::subscription, std::less<>> subscriptions_;
   std::deque<outgoing_publish> queue_;
   std::size_t queued_bytes_ = 0;

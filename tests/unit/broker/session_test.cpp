@@ -20,7 +20,7 @@ std::vector<outgoing_publish> take(session& s) {
 TEST(session, qos1_messages_wait_for_room_in_the_inflight_window) {
   broker_config limits;
   limits.max_inflight = 2;
-  session s("c", false, limits);
+  session s("c", false, limits, nullptr);
   for (int i = 0; i < 3; ++i)
     s.enqueue(msg(std::to_string(i), mqtt::qos::at_least_once), mqtt::qos::at_least_once, false);
   auto first = take(s);
@@ -36,7 +36,7 @@ TEST(session, qos1_messages_wait_for_room_in_the_inflight_window) {
 TEST(session, packet_ids_are_nonzero_and_unique_in_flight) {
   broker_config limits;
   limits.max_inflight = 100;
-  session s("c", false, limits);
+  session s("c", false, limits, nullptr);
   for (int i = 0; i < 100; ++i)
     s.enqueue(msg("x", mqtt::qos::exactly_once), mqtt::qos::exactly_once, false);
   std::set<std::uint16_t> ids;
@@ -49,7 +49,7 @@ TEST(session, packet_ids_are_nonzero_and_unique_in_flight) {
 
 TEST(session, resend_after_reconnect_sets_dup_and_keeps_order) {
   broker_config limits;
-  session s("c", false, limits);
+  session s("c", false, limits, nullptr);
   s.enqueue(msg("a", mqtt::qos::at_least_once), mqtt::qos::at_least_once, false);
   s.enqueue(msg("b", mqtt::qos::exactly_once), mqtt::qos::exactly_once, false);
   auto sent = take(s);
@@ -66,7 +66,7 @@ TEST(session, resend_after_reconnect_sets_dup_and_keeps_order) {
 
 TEST(session, after_pubrec_only_pubrel_is_resent) {
   broker_config limits;
-  session s("c", false, limits);
+  session s("c", false, limits, nullptr);
   s.enqueue(msg("a", mqtt::qos::exactly_once), mqtt::qos::exactly_once, false);
   auto sent = take(s);
   ASSERT_EQ(sent.size(), 1u);
@@ -84,7 +84,7 @@ TEST(session, full_queue_drops_oldest_qos0_first) {
   broker_config limits;
   limits.max_queued_messages = 2;
   limits.max_inflight = 0;  // nothing leaves the queue for QoS 1
-  session s("c", false, limits);
+  session s("c", false, limits, nullptr);
   EXPECT_TRUE(s.enqueue(msg("q0", mqtt::qos::at_most_once), mqtt::qos::at_most_once, false));
   EXPECT_TRUE(s.enqueue(msg("q1", mqtt::qos::at_least_once), mqtt::qos::at_least_once, false));
   EXPECT_FALSE(s.enqueue(msg("q1b", mqtt::qos::at_least_once), mqtt::qos::at_least_once, false));
@@ -101,7 +101,7 @@ TEST(session, full_queue_drops_oldest_qos0_first) {
 TEST(session, queue_is_bounded_in_bytes) {
   broker_config limits;
   limits.max_queued_bytes = 10;
-  session s("c", false, limits);
+  session s("c", false, limits, nullptr);
   EXPECT_TRUE(s.enqueue(msg("12345678", mqtt::qos::at_most_once), mqtt::qos::at_most_once, false));
   EXPECT_FALSE(s.enqueue(msg("12345", mqtt::qos::at_most_once), mqtt::qos::at_most_once, false));
   EXPECT_EQ(s.queued(), 1u);

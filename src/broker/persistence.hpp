@@ -1,0 +1,49 @@
+#pragma once
+// What the broker tells durable storage, change by change, so a restart or a crash finds the
+// retained messages and the persistent sessions again. Called under the broker state's lock:
+// implementations only queue the change (the disk work happens on their own thread).
+//
+// Only persistent sessions (clean session = 0) are stored, and of their messages only QoS 1 and
+// 2: QoS 0 carries no delivery promise.
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <string_view>
+
+#include "broker/message.hpp"
+#include "mqtt/packet.hpp"
+
+namespace broker {
+
+// A QoS 1/2 message owed to a persistent session, queued or in flight.
+struct stored_delivery {
+  std::uint64_t seq = 0;  // per session, increasing: restores the order [MQTT-4.6.0-1]
+  message_ptr msg;
+  mqtt::qos qos = mqtt::qos::at_least_once;
+  bool retain = false;
+  std::uint16_t packet_id = 0;  // 0 while queued, set once sent
+  bool released = false;        // PUBREC received: only PUBREL is owed
+};
+
+class persistence {
+ public:
+  virtual ~persistence() = default;
+
+  virtual void retained_stored(const message& msg) = 0;
+  virtual void retained_erased(std::string_view topic) = 0;
+
+  virtual void session_stored(const std::string& client_id, const std::string& username) = 0;
+  virtual void session_erased(const std::string& client_id) = 0;
+  virtual void subscription_stored(const std::string& client_id, const mqtt::subscription& sub) = 0;
+  virtual void subscription_erased(const std::string& client_id, std::string_view filter) = 0;
+  virtual void delivery_stored(const std::string& client_id, const stored_delivery& d) = 0;
+  virtual void delivery_erased(const std::string& client_id, std::uint64_t seq) = 0;
+  virtual void incoming_qos2_stored(const std::string& client_id, std::uint16_t packet_id) = 0;
+  virtual void incoming_qos2_erased(const std::string& client_id, std::uint16_t packet_id) = 0;
+
+  // Strict durability: `fn` runs (on any thread) once every change queued so far is on disk.
+  virtual void when_durable(std::function<void()> fn) = 0;
+};
+
+}  // namespace broker

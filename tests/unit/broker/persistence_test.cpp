@@ -1,0 +1,201 @@
+// What the broker tells durable storage, and how it restores what storage gives back.
+
+#include <gtest/gtest.h>
+
+#include <map>
+#include <sstream>
+
+#include "broker/broker_state.hpp"
+#include "test_client.hpp"
+
+namespace broker::testing {
+namespace {
+
+// Keeps the latest state per key, as a store would, and holds durability callbacks until told.
+class recording_store : public persistence {
+ public:
+  void retained_stored(const message& m) override { retained[m.topic()] = m.payload(); }
+  void retained_erased(std::string_view topic) override { retained.erase(std::string(topic)); }
+  void session_stored(const std::string& id, const std::string& user) override {
+    sessions[id] = user;
+  }
+  void session_erased(const std::string& id) override { sessions.erase(id); }
+  void subscription_stored(const std::string& id, const mqtt::subscription& s) override {
+    subscriptions[id + "|" + s.filter] = s;
+  }
+  void subscription_erased(const std::string& id, std::string_view filter) override {
+    subscriptions.erase(id + "|" + std::string(filter));
+  }
+  void delivery_stored(const std::string& id, const stored_delivery& d) override {
+    deliveries[{id, d.seq}] = d;
+    ++delivery_writes;
+  }
+  void delivery_erased(const std::string& id, std::uint64_t seq) override {
+    deliveries.erase({id, seq});
+  }
+  void incoming_qos2_stored(const std::string& id, std::uint16_t pid) override {
+    incoming[{id, pid}] = true;
+  }
+  void incoming_qos2_erased(const std::string& id, std::uint16_t pid) override {
+    incoming.erase({id, pid});
+  }
+  void when_durable(std::function<void()> fn) override { waiting.push_back(std::move(fn)); }
+
+  void make_durable() {
+    auto fns = std::move(waiting);
+    waiting.clear();
+    for (auto& fn : fns) fn();
+  }
+
+  std::map<std::string, std::string> retained;
+  std::map<std::string, std::string> sessions;
+  std::map<std::string, mqtt::subscription> subscriptions;
+  std::map<std::pair<std::string, std::uint64_t>, stored_delivery> deliveries;
+  std::map<std::pair<std::string, std::uint16_t>, bool> incoming;
+  std::vector<std::function<void()>> waiting;
+  int delivery_writes = 0;
+};
+
+class persistence_test : public ::testing::Test {
+ protected:
+  std::ostringstream log_text;
+  logger log{log_level::debug, log_text};
+  fixed_authenticator auth;
+  recording_store store;
+
+  std::unique_ptr<test_client> connected(broker_core& core, std::string id, bool clean) {
+    auto c = std::make_unique<test_client>(core);
+    c->connect(std::move(id), clean);
+    c->received();
+    return c;
+  }
+};
+
+TEST_F(persistence_test, retained_messages_are_stored_and_erased) {
+  broker_core core{broker_config{}, auth, log, nullptr, &store};
+  auto pub = connected(core, "pub", true);
+  pub->send(publish("ha/config", "{}", mqtt::qos::at_most_once, true));
+  EXPECT_EQ(store.retained["ha/config"], "{}");
+  pub->send(publish("ha/config", "", mqtt::qos::at_most_once, true));
+  EXPECT_TRUE(store.retained.empty());
+}
+
+TEST_F(persistence_test, only_persistent_sessions_are_stored) {
+  broker_core core{broker_config{}, auth, log, nullptr, &store};
+  auto clean = connected(core, "clean", true);
+  clean->send(subscribe("a", mqtt::qos::at_least_once));
+  auto kept = connected(core, "kept", false);
+  kept->send(subscribe("a", mqtt::qos::at_least_once));
+  EXPECT_EQ(store.sessions.size(), 1u);
+  EXPECT_EQ(store.sessions["kept"], "u");
+  EXPECT_EQ(store.subscriptions.size(), 1u);
+  EXPECT_TRUE(store.subscriptions.count("kept|a"));
+}
+
+TEST_F(persistence_test, qos1_delivery_is_stored_until_acknowledged) {
+  broker_core core{broker_config{}, auth, log, nullptr, &store};
+  auto sub = connected(core, "sub", false);
+  sub->send(subscribe("t", mqtt::qos::at_least_once));
+  sub->received();
+  auto pub = connected(core, "pub", true);
+  pub->send(publish("t", "m", mqtt::qos::at_least_once, false, 1));
+  ASSERT_EQ(store.deliveries.size(), 1u);
+  auto got = sub->received_of<mqtt::publish_packet>();
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(store.deliveries.begin()->second.packet_id, got[0].packet_id);  // sent: id kept
+  sub->send(mqtt::puback_packet{got[0].packet_id, 0, {}});
+  EXPECT_TRUE(store.deliveries.empty());
+}
+
+TEST_F(persistence_test, qos2_progress_is_stored_in_both_directions) {
+  broker_core core{broker_config{}, auth, log, nullptr, &store};
+  auto sub = connected(core, "sub", false);
+  sub->send(subscribe("t", mqtt::qos::exactly_once));
+  sub->received();
+  auto pub = connected(core, "pub", false);
+  pub->send(publish("t", "m", mqtt::qos::exactly_once, false, 4));
+  EXPECT_TRUE(store.incoming.count({"pub", 4}));
+  pub->send(mqtt::pubrel_packet{4, 0, {}});
+  EXPECT_FALSE(store.incoming.count({"pub", 4}));
+
+  auto got = sub->received_of<mqtt::publish_packet>();
+  ASSERT_EQ(got.size(), 1u);
+  sub->send(mqtt::pubrec_packet{got[0].packet_id, 0, {}});
+  ASSERT_EQ(store.deliveries.size(), 1u);
+  EXPECT_TRUE(store.deliveries.begin()->second.released);
+  sub->send(mqtt::pubcomp_packet{got[0].packet_id, 0, {}});
+  EXPECT_TRUE(store.deliveries.empty());
+}
+
+TEST_F(persistence_test, ending_a_session_erases_everything_it_stored) {
+  broker_core core{broker_config{}, auth, log, nullptr, &store};
+  auto sub = connected(core, "sub", false);
+  sub->send(subscribe("t", mqtt::qos::at_least_once));
+  sub->drop();
+  auto pub = connected(core, "pub", true);
+  pub->send(publish("t", "queued", mqtt::qos::at_least_once, false, 1));
+  EXPECT_EQ(store.deliveries.size(), 1u);
+  auto fresh = connected(core, "sub", true);  // a clean start discards the stored session
+  EXPECT_TRUE(store.sessions.empty());
+  EXPECT_TRUE(store.subscriptions.empty());
+  EXPECT_TRUE(store.deliveries.empty());
+}
+
+TEST_F(persistence_test, restored_session_redelivers_in_order_with_dup_on_sent_ones) {
+  broker_core core{broker_config{}, auth, log, nullptr, &store};
+  mqtt::subscription sub;
+  sub.filter = "t";
+  sub.max_qos = mqtt::qos::exactly_once;
+  auto m1 = std::make_shared<const message>("t", "sent", mqtt::qos::at_least_once, false);
+  auto m2 = std::make_shared<const message>("t", "queued", mqtt::qos::at_least_once, false);
+  core.state().restore_session("dev", "u", {sub},
+                               {{1, m1, mqtt::qos::at_least_once, false, 17, false},
+                                {2, m2, mqtt::qos::at_least_once, false, 0, false}},
+                               {});
+  test_client c(core);
+  c.connect("dev", false);
+  auto got = c.received();
+  ASSERT_EQ(got.size(), 3u);
+  EXPECT_TRUE(std::get<mqtt::connack_packet>(got[0]).session_present);
+  const auto& first = std::get<mqtt::publish_packet>(got[1]);
+  EXPECT_EQ(first.payload, "sent");
+  EXPECT_TRUE(first.dup);
+  EXPECT_EQ(first.packet_id, 17);
+  const auto& second = std::get<mqtt::publish_packet>(got[2]);
+  EXPECT_EQ(second.payload, "queued");
+  EXPECT_FALSE(second.dup);
+  EXPECT_NE(second.packet_id, 17);
+  // The restored subscription routes new messages too.
+  auto pub = connected(core, "pub", true);
+  pub->send(publish("t", "new"));
+  EXPECT_EQ(c.received_of<mqtt::publish_packet>().size(), 1u);
+}
+
+TEST_F(persistence_test, restored_retained_message_is_delivered_and_not_written_back) {
+  broker_core core{broker_config{}, auth, log, nullptr, &store};
+  core.state().restore_retained(
+      std::make_shared<const message>("ha/x/config", "{}", mqtt::qos::at_least_once, true));
+  EXPECT_TRUE(store.retained.empty());
+  auto sub = connected(core, "sub", true);
+  sub->send(subscribe("ha/#", mqtt::qos::at_least_once));
+  auto got = sub->received_of<mqtt::publish_packet>();
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_TRUE(got[0].retain);
+}
+
+TEST_F(persistence_test, strict_durability_acknowledges_only_after_the_disk_write) {
+  broker_config strict;
+  strict.strict_durability = true;
+  broker_core core{strict, auth, log, nullptr, &store};
+  auto pub = connected(core, "pub", true);
+  pub->send(publish("t", "m", mqtt::qos::at_least_once, true, 3));
+  EXPECT_TRUE(pub->received_of<mqtt::puback_packet>().empty());
+  store.make_durable();
+  pub->run_posted();
+  auto acks = pub->received_of<mqtt::puback_packet>();
+  ASSERT_EQ(acks.size(), 1u);
+  EXPECT_EQ(acks[0].packet_id, 3);
+}
+
+}  // namespace
+}  // namespace broker::testing
