@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what building and testing the broker needs on Debian bookworm (or a derivative):
 # the apt packages below, then MQTT.js for the integration tests (npm ci in tests/integration).
-# Safe to run again: it only installs what is missing, and skips npm when the lock file is unchanged.
+# Safe to run again: it installs only what is missing, and skips npm when the lock is unchanged.
 set -euo pipefail
 
 repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -19,6 +19,8 @@ packages=(
   mosquitto-clients
   python3-paho-mqtt
   openssl
+  shellcheck
+  python3
 )
 # Node.js may come from elsewhere (NodeSource, nvm) with npm bundled; take Debian's only if absent.
 command -v node >/dev/null 2>&1 || packages+=(nodejs)
@@ -44,7 +46,8 @@ as_root() {
 if ((${#missing[@]} > 0)); then
   echo "install-deps: installing ${missing[*]}"
   as_root apt-get update
-  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${missing[@]}"
+  as_root env DEBIAN_FRONTEND=noninteractive \
+    apt-get install -y --no-install-recommends "${missing[@]}"
   # Mosquitto is here as a reference for the tests and the benchmark, not as a service. Where
   # systemd started it on install, it would hold port 1883, which scripts/start.sh needs.
   if [[ " ${missing[*]} " == *" mosquitto "* ]] && [[ -d /run/systemd/system ]]; then
