@@ -1,0 +1,343 @@
+#!/usr/bin/env bash
+# Runs the same load scenarios against this broker and Mosquitto, alternately, each run on a
+# freshly started broker, and prints one table: scenario | ours | mosquitto | ratio.
+# See bench/README.md for what each row measures and how to read it.
+set -euo pipefail
+
+repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+build_dir="$repo/build"
+duration=5
+warmup=1
+rounds=2
+connections=10000
+latency_count=10000
+load_threads=2
+broker_threads=""
+only=""
+results_dir="$repo/bench/results"
+do_build=1
+brokers="ours,mosquitto"
+
+usage() {
+  cat <<EOF
+usage: bench/compare.sh [flags]
+  --build-dir DIR      where mqtt-broker and bench/mqtt-load are (default: $repo/build)
+  --no-build           fail instead of building missing binaries
+  --duration S         measured seconds per throughput run (default $duration)
+  --warmup S           unmeasured seconds before each throughput run (default $warmup)
+  --rounds N           runs per broker and scenario, alternating; the best counts (default $rounds)
+  --connections N      idle connections for the memory row (default $connections)
+  --latency-count N    round trips for the latency rows (default $latency_count)
+  --load-threads N     threads of the load generator (default $load_threads)
+  --broker-threads N   --threads of our broker (default: its own default, one per core)
+  --only LIST          comma-separated subset of: pubsub_1,pubsub_10,fanout,fanin,qos1,latency,idle
+  --brokers LIST       ours,mosquitto (default); one of them alone to check a single broker
+  --results-dir DIR    also write the table and raw lines here (default bench/results; '' = off)
+EOF
+}
+
+while [[ $# -gt 0 ]]; do
+  case "$1" in
+    --build-dir) build_dir=$2; shift 2 ;;
+    --no-build) do_build=0; shift ;;
+    --duration) duration=$2; shift 2 ;;
+    --warmup) warmup=$2; shift 2 ;;
+    --rounds) rounds=$2; shift 2 ;;
+    --connections) connections=$2; shift 2 ;;
+    --latency-count) latency_count=$2; shift 2 ;;
+    --load-threads) load_threads=$2; shift 2 ;;
+    --broker-threads) broker_threads=$2; shift 2 ;;
+    --only) only=$2; shift 2 ;;
+    --results-dir) results_dir=$2; shift 2 ;;
+    --brokers) brokers=$2; shift 2 ;;
+    -h|--help) usage; exit 0 ;;
+    *) echo "compare.sh: unknown flag '$1' (see --help)" >&2; exit 2 ;;
+  esac
+done
+
+log() { echo "compare.sh: $*" >&2; }
+
+for b in ${brokers//,/ }; do
+  [[ $b == ours || $b == mosquitto ]] || { log "unknown broker '$b' in --brokers (ours, mosquitto)"; exit 2; }
+done
+for r in ${only//,/ }; do
+  case $r in
+    pubsub_1|pubsub_10|fanout|fanin|qos1|latency|idle) ;;
+    *) log "unknown row '$r' in --only (see --help)"; exit 2 ;;
+  esac
+done
+
+first_executable() {
+  local f
+  for f in "$@"; do
+    if [[ -x "$f" && -f "$f" ]]; then echo "$f"; return 0; fi
+  done
+  return 1
+}
+
+find_binaries() {
+  broker_bin=$(first_executable "$build_dir/mqtt-broker" "$build_dir/src/app/mqtt-broker") || true
+  load_bin=$(first_executable "$build_dir/bench/mqtt-load" "$build_dir/mqtt-load") || true
+}
+
+want_ours=0
+[[ ",$brokers," == *",ours,"* ]] && want_ours=1
+targets=(mqtt-load)
+[[ $want_ours == 1 ]] && targets+=(mqtt-broker)
+missing() { [[ -z "$load_bin" || ( $want_ours == 1 && -z "$broker_bin" ) ]]; }
+
+find_binaries
+if missing; then
+  if [[ $do_build == 0 ]]; then
+    log "${targets[*]} not all found in $build_dir (build them, or drop --no-build)"
+    exit 1
+  fi
+  log "building ${targets[*]} in $build_dir"
+  if [[ ! -f "$build_dir/CMakeCache.txt" ]]; then
+    cmake -S "$repo" -B "$build_dir" -DCMAKE_BUILD_TYPE=Release -DMQTT_BROKER_BENCH=ON >&2
+  fi
+  cmake --build "$build_dir" --target "${targets[@]}" -j2 >&2
+  find_binaries
+  if missing; then
+    log "the build did not produce ${targets[*]} in $build_dir"
+    exit 1
+  fi
+fi
+mosquitto_bin=$(command -v mosquitto || true)
+[[ -n "$mosquitto_bin" ]] || mosquitto_bin=$(first_executable /usr/sbin/mosquitto) || {
+  log "mosquitto not found (apt-get install mosquitto)"
+  exit 1
+}
+
+# Both brokers and the generator inherit this: 10,000 sockets each plus a margin.
+want_files=$((connections + 1024))
+if (( $(ulimit -Hn) < want_files )); then ulimit -Hn "$want_files" 2>/dev/null || true; fi
+ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
+if (( $(ulimit -n) < want_files )); then
+  connections=$(( $(ulimit -n) - 1024 ))
+  log "open file limit is $(ulimit -n): the idle row uses $connections connections"
+fi
+
+work=$(mktemp -d /tmp/mqtt-bench.XXXXXX)
+broker_pid=""
+cleanup() {
+  if [[ -n "$broker_pid" ]]; then kill -KILL "$broker_pid" 2>/dev/null || true; fi
+  rm -rf "$work"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+free_port() {
+  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+alive() { [[ -e /proc/$1 ]] && ! grep -q '^State:[[:space:]]*Z' "/proc/$1/status" 2>/dev/null; }
+
+runs=0
+notes=()
+
+# start_broker KIND: sets broker_pid, broker_port, broker_log.
+start_broker() {
+  local kind=$1 dir
+  runs=$((runs + 1))
+  dir="$work/$kind.$runs"
+  mkdir -p "$dir"
+  broker_port=$(free_port)
+  broker_log="$dir/broker.log"
+  if [[ $kind == ours ]]; then
+    echo '{"logins":[{"username":"bench","password":"bench"}]}' >"$dir/options.json"
+    local extra=()
+    [[ -n "$broker_threads" ]] && extra=(--threads "$broker_threads")
+    "$broker_bin" --options "$dir/options.json" --data-dir "$dir/data" --bind 127.0.0.1 \
+      --mqtt-port "$broker_port" --ws-port 0 --mqtts-port 0 --wss-port 0 "${extra[@]}" \
+      >"$broker_log" 2>&1 &
+    broker_pid=$!
+  else
+    mosquitto_passwd -c -b "$dir/passwd" bench bench
+    {
+      # As root, mosquitto would switch to its own user, who cannot read this private dir.
+      [[ $(id -u) == 0 ]] && echo "user root"
+      echo "listener $broker_port 127.0.0.1"
+      echo "allow_anonymous false"
+      echo "password_file $dir/passwd"
+      echo "persistence false"
+      echo "max_connections -1"
+      echo "log_dest stdout"
+    } >"$dir/mosquitto.conf"
+    "$mosquitto_bin" -c "$dir/mosquitto.conf" >"$broker_log" 2>&1 &
+    broker_pid=$!
+  fi
+  local i
+  for ((i = 0; i < 100; i++)); do
+    if ! alive "$broker_pid"; then
+      log "$kind broker exited at start; its log:"; cat "$broker_log" >&2; exit 1
+    fi
+    if [[ $kind == ours ]]; then
+      grep -q 'listening:' "$broker_log" 2>/dev/null && return 0
+    elif (exec 3<>"/dev/tcp/127.0.0.1/$broker_port") 2>/dev/null; then
+      return 0
+    fi
+    sleep 0.1
+  done
+  log "$kind broker did not start listening within 10 s; its log:"; cat "$broker_log" >&2
+  exit 1
+}
+
+stop_broker() {
+  local kind=$1 i rc=0
+  kill -TERM "$broker_pid" 2>/dev/null || true
+  for ((i = 0; i < 100; i++)); do alive "$broker_pid" || break; sleep 0.1; done
+  if alive "$broker_pid"; then
+    notes+=("$kind broker did not exit within 10 s of SIGTERM (killed)")
+    kill -KILL "$broker_pid" 2>/dev/null || true
+  fi
+  wait "$broker_pid" 2>/dev/null || rc=$?
+  if [[ $rc != 0 && $kind == ours ]]; then notes+=("our broker exited with status $rc after SIGTERM"); fi
+  # Both brokers say so in their log when a client's queue overflows and messages are dropped.
+  if grep -qiE 'dropp|queue limit|overflow' "$broker_log"; then
+    notes+=("$current_row/$kind broker logged drops: $(grep -ciE 'dropp|queue limit|overflow' "$broker_log") lines, e.g. '$(grep -iE -m1 'dropp|queue limit|overflow' "$broker_log")'")
+  fi
+  broker_pid=""
+}
+
+field() { # field NAME LINE
+  sed -n "s/.* $1=\([^ ]*\).*/\1/p" <<<"$2"
+}
+
+# run_scenario ROW KIND: runs mqtt-load for ROW against a fresh broker; sets result_line.
+run_scenario() {
+  local row=$1 kind=$2 args out
+  current_row=$row
+  start_broker "$kind"
+  # One publisher and one subscriber gain nothing from a second generator thread but the
+  # cross-thread hand-offs, which take CPU from the broker on a small machine.
+  local threads=$load_threads
+  [[ $row == pubsub_1 ]] && threads=1
+  local common=(--port "$broker_port" --threads "$threads" --duration "$duration"
+                --warmup "$warmup")
+  case $row in
+    pubsub_1) args=(pubsub --pairs 1) ;;
+    pubsub_10) args=(pubsub --pairs 10) ;;
+    fanout) args=(fanout --subscribers 100) ;;
+    fanin) args=(fanin --publishers 100) ;;
+    qos1) args=(pubsub --pairs 10 --qos 1) ;;
+    latency) args=(latency --count "$latency_count") ;;
+    idle) args=(idle --connections "$connections" --broker-pid "$broker_pid" --hold 0) ;;
+  esac
+  # mqtt-load bounds its own waits; this bounds mqtt-load.
+  local limit
+  limit=$(awk -v d="$duration" -v w="$warmup" 'BEGIN { printf "%d", d + w + 180 }')
+  out=$(timeout "$limit" "$load_bin" "${args[@]}" "${common[@]}" 2>"$work/load.err") || true
+  result_line=$(grep '^RESULT' <<<"$out" | tail -n1 || true)
+  echo "$kind $result_line" >>"$work/raw.txt"
+  if [[ -s "$work/load.err" ]]; then
+    notes+=("$row/$kind: $(tr '\n' ' ' <"$work/load.err")")
+  fi
+  if ! alive "$broker_pid"; then
+    notes+=("$row/$kind: the broker died during the run")
+    wait "$broker_pid" 2>/dev/null || true
+    broker_pid=""
+  else
+    stop_broker "$kind"
+  fi
+  local v
+  for v in lost unacked stalls reordered skipped downgraded disconnects dropped failed foreign \
+    stray_acks; do
+    local n
+    n=$(field "$v" "$result_line")
+    if [[ -n "$n" && "$n" != 0 ]]; then notes+=("$row/$kind: $v=$n"); fi
+  done
+  if [[ -z "$result_line" || "$result_line" == *error=* ]]; then
+    notes+=("$row/$kind: no result (${result_line:-mqtt-load printed nothing})")
+  fi
+}
+
+# better DIRECTION A B: prints the better of two numbers (empty counts as worst).
+better() {
+  if [[ -z "$2" ]]; then echo "$3"; return; fi
+  if [[ -z "$3" ]]; then echo "$2"; return; fi
+  awk -v d="$1" -v a="$2" -v b="$3" 'BEGIN { if ((d == "up") == (a + 0 >= b + 0)) print a; else print b }'
+}
+
+declare -A best
+record() { # record ROWKEY KIND DIRECTION VALUE
+  local k="$1/$2"
+  best[$k]=$(better "$3" "${best[$k]:-}" "$4")
+}
+
+all_rows=(pubsub_1 pubsub_10 fanout fanin qos1 latency idle)
+rows=()
+for r in "${all_rows[@]}"; do
+  if [[ -z "$only" || ",$only," == *",$r,"* ]]; then rows+=("$r"); fi
+done
+
+started=$(date +%s)
+mosquitto_version=$("$mosquitto_bin" -h 2>/dev/null | head -n1 || true)
+log "ours: ${broker_bin:-not used}; mosquitto: $mosquitto_bin ($mosquitto_version)"
+for row in "${rows[@]}"; do
+  for ((round = 1; round <= rounds; round++)); do
+    for kind in ${brokers//,/ }; do
+      run_scenario "$row" "$kind"
+      case $row in
+        latency)
+          record latency_p50 "$kind" down "$(field p50_us "$result_line")"
+          record latency_p99 "$kind" down "$(field p99_us "$result_line")"
+          log "$row round $round $kind: p50 $(field p50_us "$result_line") us, p99 $(field p99_us "$result_line") us" ;;
+        idle)
+          record idle "$kind" down "$(field kib_per_conn "$result_line")"
+          log "$row round $round $kind: $(field kib_per_conn "$result_line") KiB per connection" ;;
+        *)
+          record "$row" "$kind" up "$(field msgs_per_s "$result_line")"
+          log "$row round $round $kind: $(field msgs_per_s "$result_line") msgs/s" ;;
+      esac
+    done
+  done
+done
+
+table() {
+  printf '%-44s | %12s | %12s | %s\n' "scenario" "ours" "mosquitto" "ratio (>1: ours better)"
+  printf '%s\n' "---------------------------------------------|--------------|--------------|------------------------"
+  local key label dir o m ratio
+  while IFS='|' read -r key label dir; do
+    o=${best[$key/ours]:-}
+    m=${best[$key/mosquitto]:-}
+    [[ -z "$o" && -z "$m" ]] && continue
+    ratio=$(awk -v d="$dir" -v o="$o" -v m="$m" 'BEGIN {
+      if (o == "" || m == "" || o + 0 <= 0 || m + 0 <= 0) { print "n/a"; exit }
+      printf "%.2f", (d == "up") ? o / m : m / o }')
+    printf '%-44s | %12s | %12s | %s\n' "$label" "${o:--}" "${m:--}" "$ratio"
+  done <<EOF
+pubsub_1|1 pub -> 1 sub, msgs/s|up
+pubsub_10|10 pairs, msgs/s|up
+fanout|fan-out 1 -> 100, deliveries/s|up
+fanin|fan-in 100 -> 1, msgs/s|up
+qos1|QoS 1, 10 pairs, msgs/s|up
+latency_p50|latency p50, us|down
+latency_p99|latency p99, us|down
+idle|memory per idle connection, KiB ($connections)|down
+EOF
+}
+
+{
+  echo
+  echo "ours: ${broker_bin:-not run}${broker_threads:+ --threads $broker_threads}; $mosquitto_version"
+  echo "best of $rounds alternating runs per broker; ${duration}s measured after ${warmup}s warm-up;"
+  echo "generator: $load_threads threads (1 for the 1-pair and latency rows), 64-byte payloads;"
+  echo "$(nproc) cores shared by the broker and the generator: compare ratios, not absolute figures"
+  table
+  if [[ ${#notes[@]} -gt 0 ]]; then
+    echo
+    echo "notes:"
+    printf '  - %s\n' "${notes[@]}"
+  fi
+  echo
+  echo "total time: $(($(date +%s) - started)) s"
+} | tee "$work/table.txt"
+
+if [[ -n "$results_dir" ]]; then
+  mkdir -p "$results_dir"
+  stamp=$(date +%Y%m%d-%H%M%S)
+  cp "$work/table.txt" "$results_dir/compare-$stamp.txt"
+  cp "$work/raw.txt" "$results_dir/compare-$stamp.raw.txt"
+  log "written to $results_dir/compare-$stamp.txt"
+fi
