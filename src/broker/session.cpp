@@ -29,7 +29,9 @@ void session::release_incoming_qos2(std::uint16_t id) {
 
 void session::forget_all() {
   if (!durable()) return;
-  for (const auto& p : queue_) forget(p);
+  if (queue_) {
+    for (const auto& p : *queue_) forget(p);
+  }
   for (const auto& entry : inflight_) forget(entry.publish);
   for (std::uint16_t id : incoming_qos2_) store_->incoming_qos2_erased(client_id_, id);
 }
@@ -39,7 +41,7 @@ void session::restore_delivery(const stored_delivery& d) {
   next_seq_ = std::max(next_seq_, d.seq + 1);
   if (d.packet_id == 0) {
     queued_bytes_ += d.msg->payload().size();
-    queue_.push_back(std::move(p));
+    queue().push_back(std::move(p));
     return;
   }
   // Sent before the restart: it goes again on the next connection, as a resend.
@@ -50,7 +52,8 @@ void session::restore_delivery(const stored_delivery& d) {
 
 bool session::enqueue(message_ptr msg, mqtt::qos q, bool retain) {
   const std::size_t size = msg->payload().size();
-  const bool full = queue_.size() >= limits_.max_queued_messages ||
+  std::deque<outgoing_publish>& waiting = queue();
+  const bool full = waiting.size() >= limits_.max_queued_messages ||
                     queued_bytes_ + size > limits_.max_queued_bytes;
   if (full) {
     if (q == mqtt::qos::at_most_once) {
@@ -58,31 +61,36 @@ bool session::enqueue(message_ptr msg, mqtt::qos q, bool retain) {
       return false;
     }
     // Make room by dropping the oldest QoS 0 message: it carried no delivery promise.
-    auto oldest_qos0 = std::find_if(queue_.begin(), queue_.end(), [](const outgoing_publish& p) {
+    auto oldest_qos0 = std::find_if(waiting.begin(), waiting.end(), [](const outgoing_publish& p) {
       return p.qos == mqtt::qos::at_most_once;
     });
-    if (oldest_qos0 == queue_.end()) {
+    if (oldest_qos0 == waiting.end()) {
       ++dropped_;
       return false;
     }
     queued_bytes_ -= oldest_qos0->msg->payload().size();
-    queue_.erase(oldest_qos0);
+    waiting.erase(oldest_qos0);
     ++dropped_;
     queued_bytes_ += size;
-    queue_.push_back({std::move(msg), q, retain, false, 0, false, next_seq_++});
-    store(queue_.back(), false);
+    waiting.push_back({std::move(msg), q, retain, false, 0, false, next_seq_++});
+    store(waiting.back(), false);
     return false;
   }
   queued_bytes_ += size;
-  queue_.push_back({std::move(msg), q, retain, false, 0, false, next_seq_++});
-  store(queue_.back(), false);
+  waiting.push_back({std::move(msg), q, retain, false, 0, false, next_seq_++});
+  store(waiting.back(), false);
   return true;
+}
+
+std::deque<outgoing_publish>& session::queue() {
+  if (!queue_) queue_.emplace();
+  return *queue_;
 }
 
 bool session::has_sendable() const {
   if (pending_inflight_ > 0) return true;
-  if (queue_.empty()) return false;
-  return queue_.front().qos == mqtt::qos::at_most_once || inflight_.size() < limits_.max_inflight;
+  if (!queue_ || queue_->empty()) return false;
+  return queue_->front().qos == mqtt::qos::at_most_once || inflight_.size() < limits_.max_inflight;
 }
 
 void session::take_sendable(std::vector<outgoing_publish>& out, std::size_t byte_budget) {
@@ -97,8 +105,9 @@ void session::take_sendable(std::vector<outgoing_publish>& out, std::size_t byte
       taken += entry.publish.msg->payload().size();
     }
   }
-  while (!queue_.empty() && taken < byte_budget) {
-    outgoing_publish& next = queue_.front();
+  if (!queue_) return;
+  while (!queue_->empty() && taken < byte_budget) {
+    outgoing_publish& next = queue_->front();
     // Messages leave in order; a QoS 1/2 message waits for room in the window and so does
     // everything behind it [MQTT-4.6.0-6].
     if (next.qos != mqtt::qos::at_most_once && inflight_.size() >= limits_.max_inflight) break;
@@ -111,7 +120,7 @@ void session::take_sendable(std::vector<outgoing_publish>& out, std::size_t byte
       store(next, false);
     }
     out.push_back(std::move(next));
-    queue_.pop_front();
+    queue_->pop_front();
   }
 }
 

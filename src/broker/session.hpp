@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <deque>
 #include <map>
+#include <optional>
 #include <string>
 #include <unordered_set>
 #include <vector>
@@ -75,7 +76,7 @@ class session {
   void restore_delivery(const stored_delivery& d);
   void restore_incoming_qos2(std::uint16_t id) { incoming_qos2_.insert(id); }
 
-  std::size_t queued() const { return queue_.size(); }
+  std::size_t queued() const { return queue_ ? queue_->size() : 0; }
   std::size_t inflight() const { return inflight_.size(); }
   std::uint64_t dropped() const { return dropped_; }
   // True once per session, the first time something is dropped: log then, not every time.
@@ -104,9 +105,12 @@ class session {
   persistence* store_;
   std::uint64_t next_seq_ = 1;
   std::map<std::string, mqtt::subscription, std::less<>> subscriptions_;
-  std::deque<outgoing_publish> queue_;
+  // Built on first use: libstdc++ allocates a deque's first block eagerly, and most sessions
+  // (idle sensors) never queue anything.
+  std::deque<outgoing_publish>& queue();
+  std::optional<std::deque<outgoing_publish>> queue_;
   std::size_t queued_bytes_ = 0;
-  std::deque<inflight_entry> inflight_;  // in the order first sent [MQTT-4.6.0-1]
+  std::vector<inflight_entry> inflight_;  // in the order first sent [MQTT-4.6.0-1]; small
   std::size_t pending_inflight_ = 0;
   std::unordered_set<std::uint16_t> incoming_qos2_;
   std::uint16_t last_packet_id_ = 0;
