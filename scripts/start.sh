@@ -23,7 +23,9 @@ if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
 fi
 
 # The broker writes the generated passwords at start; this line reads them when it is run.
-password_of_homeassistant="\$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))[\"homeassistant\"][\"password\"])' '$data_dir/system_user.json')"
+python_code='import json,sys;print(json.load(open(sys.argv[1]))["homeassistant"]["password"])'
+read_password="python3 -c '$python_code'"
+password_of_homeassistant="\$($read_password '$data_dir/system_user.json')"
 cat <<INFO
 
 The broker starts below on 127.0.0.1:$port (data in $data_dir). Ctrl-C stops it.
@@ -32,8 +34,8 @@ generated on first start and kept in $data_dir/system_user.json):
 
   mosquitto_sub -h 127.0.0.1 -p $port -u homeassistant -P "$password_of_homeassistant" -t '#' -v
 
-Add your own logins in $data_dir/options.json, e.g. {"logins":[{"username":"me","password":"secret"}]},
-and restart.
+Add your own logins in $data_dir/options.json and restart, for example:
+  {"logins": [{"username": "me", "password": "secret"}]}
 
 INFO
 

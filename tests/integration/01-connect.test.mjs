@@ -2,10 +2,12 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { start_broker, test_user, is_mosquitto } from '../support/broker.mjs';
 import { raw_client } from '../support/raw_client.mjs';
 import { connect, pingreq } from '../support/mqtt_bytes.mjs';
+import { wait_until } from '../support/deadline.mjs';
 
 let broker;
 const login = { username: test_user.username, password: test_user.password };
@@ -42,6 +44,21 @@ test('a wrong password is refused and closed', async () => {
   // Ours says "bad user name or password" (4); Mosquitto says "not authorized" (5) for the same.
   assert.equal(connack.return_code, is_mosquitto ? 5 : 4);
   await client.wait_closed();
+});
+
+test('a refused login is logged with its client id, never with its password', async () => {
+  const secret = 'never-log-this-secret';
+  const { client, connack } = await raw_client.connect(broker.port, {
+    client_id: 'log-check',
+    username: test_user.username,
+    password: secret,
+  });
+  assert.notEqual(connack.return_code, 0);
+  await client.wait_closed();
+  // Mosquitto logs refusals before it knows the client id: "Client <unknown> ... not authorised".
+  const line = is_mosquitto ? /not authori[sz]ed/ : /\[log-check\].*refused/;
+  await wait_until(() => line.test(broker.output), 2000, `a log line matching ${line}`);
+  assert.equal(broker.output.includes(secret), false, 'the password is in the log');
 });
 
 test('an unknown user is refused and closed', async () => {
@@ -139,6 +156,31 @@ test('the generated homeassistant user logs in with the password in system_user.
   });
   assert.equal(connack.return_code, 0);
   client.destroy();
+});
+
+test('a restart keeps the generated passwords', async () => {
+  // CONTRACT.md: system_user.json is reused on every later start.
+  const data_dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mqtt-it-restart-'));
+  try {
+    const first = await start_broker({ data_dir });
+    const before = first.system_password('homeassistant');
+    await first.stop();
+    const second = await start_broker({ data_dir });
+    try {
+      assert.equal(second.system_password('homeassistant'), before);
+      const { client, connack } = await raw_client.connect(second.port, {
+        client_id: 'hub-again',
+        username: 'homeassistant',
+        password: before,
+      });
+      assert.equal(connack.return_code, 0);
+      client.destroy();
+    } finally {
+      await second.stop();
+    }
+  } finally {
+    fs.rmSync(data_dir, { recursive: true, force: true });
+  }
 });
 
 test('SIGTERM stops the broker with exit status 0', async () => {

@@ -33,7 +33,8 @@ test('an exact filter receives its topic and nothing else', async () => {
   const sub = await connect_mqtt_js(broker.port);
   const pub = await connect_mqtt_js(broker.port);
   await subscribe(sub.client, ['exact/a', 'exact/marker']);
-  const got = await delivered_topics(sub, pub.client, ['exact/b', 'exact/a', 'exact/a/b'], 'exact/marker');
+  const topics = ['exact/b', 'exact/a', 'exact/a/b'];
+  const got = await delivered_topics(sub, pub.client, topics, 'exact/marker');
   assert.deepEqual(got, ['exact/a']);
   const message = sub.inbox.on_topic('exact/a')[0];
   assert.equal(message.payload, 'to exact/a');

@@ -99,7 +99,7 @@ test('an empty retained payload deletes the retained message', async () => {
   );
 });
 
-test('a retained message is delivered at the lower of its QoS and the subscription QoS', async () => {
+test('a retained message comes at the lower of its QoS and the subscription QoS', async () => {
   await publish_retained('retain/qos2', 'q2', 2);
   await publish_retained('retain/qos1', 'q1', 1);
   for (const sub_qos of [0, 1, 2]) {

@@ -167,7 +167,8 @@ test('delivery QoS is the lower of the publication and the subscription QoS', as
   for (const sub_qos of [0, 1, 2]) {
     for (const pub_qos of [0, 1, 2]) {
       const m = await subs[sub_qos].inbox.wait_for_topic(`qos/down/${pub_qos}`);
-      assert.equal(m.qos, Math.min(pub_qos, sub_qos), `published ${pub_qos}, subscribed ${sub_qos}`);
+      const why = `published ${pub_qos}, subscribed ${sub_qos}`;
+      assert.equal(m.qos, Math.min(pub_qos, sub_qos), why);
     }
   }
   for (const s of Object.values(subs)) await end(s.client);

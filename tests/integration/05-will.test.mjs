@@ -62,7 +62,7 @@ test('the will is published when the keep-alive expires', async () => {
   await end(sub.client);
 });
 
-test('the will is published when the broker closes the connection for a protocol error', async () => {
+test('the will is published when the broker closes for a protocol error', async () => {
   const sub = await will_watcher('will/error');
   const client = await raw_client.connect_accepted(
     broker.port,

@@ -35,8 +35,8 @@ async function assert_others_unharmed() {
   assert.equal(broker.running, true, 'the broker process exited');
 }
 
-// Sends `input` on a fresh connection (after a good CONNECT unless `before_connect`) and expects the
-// broker to close it without answering.
+// Sends `input` on a fresh connection (after a good CONNECT unless `before_connect`) and expects
+// the broker to close it.
 async function expect_closed(input, { before_connect = false, client_id } = {}) {
   const client = before_connect
     ? await raw_client.open(broker.port)
@@ -172,7 +172,10 @@ for (const c of cases) {
 
 test('an invalid subscription filter is refused or closes the connection', async () => {
   // 3.1.1 leaves the choice: SUBACK failure 0x80 [MQTT-3.9.3-2] or closing as a protocol error.
-  const client = await raw_client.connect_accepted(broker.port, { client_id: 'bad-filter', ...login });
+  const client = await raw_client.connect_accepted(broker.port, {
+    client_id: 'bad-filter',
+    ...login,
+  });
   client.send(bytes.subscribe(5, [['a/#/b', 0]]));
   let closed = false;
   try {
@@ -214,7 +217,10 @@ test('random bytes on many connections never crash the broker', async () => {
   // Some noise is a valid start of a long packet the broker is still waiting for: drop them all.
   for (const client of clients) client.destroy();
   await assert_others_unharmed();
-  const fresh = await raw_client.connect_accepted(broker.port, { client_id: 'after-noise', ...login });
+  const fresh = await raw_client.connect_accepted(broker.port, {
+    client_id: 'after-noise',
+    ...login,
+  });
   await fresh.ping();
   fresh.destroy();
 });

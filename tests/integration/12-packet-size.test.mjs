@@ -3,6 +3,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { start_broker, test_user } from '../support/broker.mjs';
+import { wait_until } from '../support/deadline.mjs';
 import { connect_mqtt_js, end, publish, subscribe } from '../support/mqtt_client.mjs';
 import { raw_client } from '../support/raw_client.mjs';
 import { mqtt_string, remaining_length } from '../support/mqtt_bytes.mjs';
@@ -26,7 +27,16 @@ test('a PUBLISH announcing 20 MiB closes the connection without its body being s
   );
   await client.wait_closed(3000, 'the broker to close an oversized packet');
   assert.equal(client.packets.length, 0);
-  const other = await raw_client.connect_accepted(broker.port, { client_id: 'after-big', ...login });
+  // The log says why, naming the client (ours: "... maximum packet size", Mosquitto: "oversize").
+  await wait_until(
+    () => /too-big.*(maximum packet size|oversize)/i.test(broker.output),
+    2000,
+    'a log line about the oversized packet',
+  );
+  const other = await raw_client.connect_accepted(broker.port, {
+    client_id: 'after-big',
+    ...login,
+  });
   await other.ping();
   other.destroy();
 });

@@ -23,6 +23,8 @@ const start_deadline_ms = 10000;
 const stop_deadline_ms = 5000;
 const bind_attempts = 3;
 const log_limit_chars = 1 << 20;
+const ending_signals = ['SIGTERM', 'SIGINT', 'SIGHUP'];
+const setpriv = '/usr/bin/setpriv';
 
 function broker_binary() {
   return process.env.MQTT_BROKER_BIN || path.join(repo_root, 'build', 'mqtt-broker');
@@ -54,7 +56,8 @@ class running_broker {
     };
     child.stdout.on('data', keep);
     child.stderr.on('data', keep);
-    // A test file that dies must not leave its broker behind.
+    // A test file that dies must not leave its broker behind: on exit, and on the signals that
+    // end it without an exit event (the test runner stops its children with SIGTERM).
     this.kill_on_exit = () => {
       try {
         process.kill(this.pid, 'SIGKILL');
@@ -62,7 +65,19 @@ class running_broker {
         // already gone
       }
     };
+    this.kill_on_signal = (signal) => {
+      this.kill_on_exit();
+      this.forget_process_hooks();
+      // The last listener restores the signal's default: the test process ends as it would have.
+      if (process.listenerCount(signal) === 0) process.kill(process.pid, signal);
+    };
     process.on('exit', this.kill_on_exit);
+    for (const signal of ending_signals) process.on(signal, this.kill_on_signal);
+  }
+
+  forget_process_hooks() {
+    process.removeListener('exit', this.kill_on_exit);
+    for (const signal of ending_signals) process.removeListener(signal, this.kill_on_signal);
   }
 
   get running() {
@@ -79,6 +94,11 @@ class running_broker {
   async stop() {
     if (this.running) {
       process.kill(this.pid, 'SIGTERM');
+      // Mosquitto misses a SIGTERM that lands just before it blocks in epoll_wait and then sleeps
+      // until its next timer; repeating the signal is harmless. Ours must stop on the first one.
+      const repeat = is_mosquitto
+        ? setInterval(() => this.running && process.kill(this.pid, 'SIGTERM'), 250)
+        : null;
       try {
         await with_deadline(this.exited, stop_deadline_ms, `broker pid ${this.pid} to exit`);
       } catch (error) {
@@ -86,10 +106,14 @@ class running_broker {
         await this.exited;
         this.print_log(`did not exit within ${stop_deadline_ms} ms of SIGTERM`);
         throw error;
+      } finally {
+        clearInterval(repeat);
       }
     }
-    process.removeListener('exit', this.kill_on_exit);
-    if (this.exit_status.code !== 0) this.print_log(`exited with ${JSON.stringify(this.exit_status)}`);
+    this.forget_process_hooks();
+    if (this.exit_status.code !== 0) {
+      this.print_log(`exited with ${JSON.stringify(this.exit_status)}`);
+    }
     fs.rmSync(this.dir, { recursive: true, force: true });
     return this.exit_status;
   }
@@ -100,9 +124,16 @@ class running_broker {
   }
 }
 
-function write_our_files(dir, options) {
+// The data dir is <dir>/data unless the caller brings one (to restart on the same state).
+function make_data_dir(dir, given) {
+  if (given) return given;
   const data_dir = path.join(dir, 'data');
   fs.mkdirSync(data_dir);
+  return data_dir;
+}
+
+function write_our_files(dir, options, given_data_dir) {
+  const data_dir = make_data_dir(dir, given_data_dir);
   const options_file = path.join(dir, 'options.json');
   fs.writeFileSync(options_file, JSON.stringify(options));
   return { data_dir, options_file };
@@ -123,16 +154,20 @@ function our_command(port, files) {
 
 // Mosquitto with what our broker does by default: logins only, no persistence, 16 MiB packets,
 // the generated system users, $SYS every 10 s.
-function write_mosquitto_files(dir, options) {
-  const data_dir = path.join(dir, 'data');
-  fs.mkdirSync(data_dir);
-  const system_users = {
-    homeassistant: { password: random_password() },
-    addons: { password: random_password() },
-  };
-  fs.writeFileSync(path.join(data_dir, 'system_user.json'), JSON.stringify(system_users), {
-    mode: 0o600,
-  });
+function write_mosquitto_files(dir, options, given_data_dir) {
+  const data_dir = make_data_dir(dir, given_data_dir);
+  // Like ours: generated once, then reused.
+  const users_file = path.join(data_dir, 'system_user.json');
+  let system_users;
+  if (fs.existsSync(users_file)) {
+    system_users = JSON.parse(fs.readFileSync(users_file, 'utf8'));
+  } else {
+    system_users = {
+      homeassistant: { password: random_password() },
+      addons: { password: random_password() },
+    };
+    fs.writeFileSync(users_file, JSON.stringify(system_users), { mode: 0o600 });
+  }
   const password_file = path.join(dir, 'passwd');
   const logins = [
     ...(options.logins ?? []),
@@ -140,7 +175,8 @@ function write_mosquitto_files(dir, options) {
   ];
   logins.forEach((login, i) => {
     const create = i === 0 ? ['-c'] : [];
-    execFileSync('mosquitto_passwd', [...create, '-b', password_file, login.username, login.password]);
+    const args = [...create, '-b', password_file, login.username, login.password];
+    execFileSync('mosquitto_passwd', args);
   });
   return { data_dir, password_file };
 }
@@ -163,32 +199,50 @@ function mosquitto_command(port, dir, files) {
   // As root Mosquitto would switch to the `mosquitto` user, which cannot read our temp dir.
   if (process.getuid?.() === 0) lines.push('user root');
   fs.writeFileSync(config_file, lines.join('\n') + '\n');
-  return { command: 'mosquitto', args: ['-c', config_file], ready: /mosquitto version \S+ running/ };
+  return {
+    command: 'mosquitto',
+    args: ['-c', config_file],
+    ready: /mosquitto version \S+ running/,
+  };
 }
 
-async function launch_once(options) {
+async function launch_once(options, given_data_dir, more, env) {
   const port = await free_tcp_port();
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), `mqtt-it-${broker_kind}-`));
   let spec;
   let data_dir;
   if (is_mosquitto) {
-    const files = write_mosquitto_files(dir, options);
+    const files = write_mosquitto_files(dir, options, given_data_dir);
     data_dir = files.data_dir;
     spec = mosquitto_command(port, dir, files);
   } else {
-    const files = write_our_files(dir, options);
+    const files = write_our_files(dir, options, given_data_dir);
     data_dir = files.data_dir;
     spec = our_command(port, files);
   }
+  const more_spec = more && !is_mosquitto ? await more() : { args: [], ready: [], info: null };
+  spec.args.push(...more_spec.args);
   if (!is_mosquitto && !fs.existsSync(spec.command)) {
-    throw new Error(`broker binary ${spec.command} does not exist: build it (bash scripts/build.sh)`);
+    throw new Error(
+      `broker binary ${spec.command} does not exist: build it (bash scripts/build.sh)`,
+    );
   }
-  const child = spawn(spec.command, spec.args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  // setpriv (util-linux) makes the kernel kill the broker when this test process dies, even by
+  // SIGKILL, when no exit handler runs; it then execs the broker, keeping the PID.
+  const [command, args] = fs.existsSync(setpriv)
+    ? [setpriv, ['--pdeathsig', 'KILL', '--', spec.command, ...spec.args]]
+    : [spec.command, spec.args];
+  const child = spawn(command, args, {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: env ? { ...process.env, ...env } : process.env,
+  });
   const broker = new running_broker({ child, port, dir, data_dir });
+  broker.more = more_spec.info;
   // One promise settles on whichever comes first: the ready line, an early exit, a failed spawn.
   const ready = new Promise((resolve, reject) => {
     const check = () => {
-      if (spec.ready.test(broker.output)) resolve();
+      const out = broker.output;
+      if (spec.ready.test(out) && more_spec.ready.every((r) => r.test(out))) resolve();
     };
     child.stdout.on('data', check);
     child.stderr.on('data', check);
@@ -208,7 +262,7 @@ async function launch_once(options) {
       process.kill(broker.pid, 'SIGKILL');
       await broker.exited;
     }
-    process.removeListener('exit', broker.kill_on_exit);
+    broker.forget_process_hooks();
     const in_use = /in use/i.test(broker.output);
     const log = broker.output;
     fs.rmSync(dir, { recursive: true, force: true });
@@ -217,12 +271,30 @@ async function launch_once(options) {
   return { broker };
 }
 
-// Starts a broker and waits for it to listen. `options` is the add-on options file's content.
-export async function start_broker({ options = { logins: [test_user] } } = {}) {
+// Starts a broker and waits for it to listen. `options` is the add-on options file's content;
+// `data_dir`, when given, is used (and left in place at stop) instead of a fresh one.
+//
+// `more` (our broker only) is an async function called before each attempt; it returns
+// {args, ready, info}: more command-line arguments (appended, so they override the defaults), more
+// patterns the output must show before the broker counts as ready, and anything the caller wants
+// back as broker.more (tests/support/listeners.mjs uses it for the ws and TLS listeners).
+// `env` (our broker only) adds environment variables (SUPERVISOR_API, SUPERVISOR_TOKEN).
+export async function start_broker({
+  options = { logins: [test_user] },
+  data_dir,
+  more,
+  env,
+} = {}) {
   let last;
   for (let attempt = 0; attempt < bind_attempts; attempt++) {
-    last = await launch_once(options);
-    if (last.broker) return last.broker;
+    last = await launch_once(options, data_dir, more, env);
+    if (last.broker) {
+      // Shown by the test runner, so a run's log says which broker it tested.
+      const what = is_mosquitto ? 'mosquitto' : broker_binary();
+      const { pid, port } = last.broker;
+      console.error(`broker under test: ${what} (pid ${pid}, port ${port})`);
+      return last.broker;
+    }
     // Only a lost race for the port is worth another try.
     if (!last.in_use) break;
     await delay(50);

@@ -74,5 +74,6 @@ export async function run_program(command, args, ms) {
   const program = new child_program(command, args);
   const { code, signal, error } = await program.wait_exit(ms);
   if (error) throw error;
-  return { code, signal, stdout: program.stdout, stderr: program.stderr, describe: program.describe() };
+  const { stdout, stderr } = program;
+  return { code, signal, stdout, stderr, describe: program.describe() };
 }

@@ -1,5 +1,5 @@
-// MQTT.js (npm `mqtt`, installed in tests/integration by scripts/install-deps.sh) with the waits the
-// tests need: connect, subscribe and publish resolve on the broker's answer, and every received
+// MQTT.js (npm `mqtt`, installed in tests/integration by scripts/install-deps.sh) with the waits
+// the tests need: connect, subscribe and publish resolve on the broker's answer, and every received
 // message lands in an inbox that tests wait on with a deadline.
 import { createRequire } from 'node:module';
 import { with_deadline } from './deadline.mjs';
@@ -12,7 +12,8 @@ function load_mqtt_js() {
     return require('mqtt');
   } catch (error) {
     throw new Error(
-      'MQTT.js (npm mqtt) is not installed in tests/integration: run bash scripts/install-deps.sh ' +
+      'MQTT.js (npm mqtt) is not installed in tests/integration: ' +
+        'run bash scripts/install-deps.sh ' +
         `(${error.message})`,
     );
   }

@@ -1,5 +1,5 @@
-// A TCP client that speaks MQTT only through the bytes a test gives it, and splits what the broker
-// sends back into packets. It never answers on its own: no acks, no pings, unless a test sends them.
+// A TCP client that speaks MQTT only through the bytes a test gives it, and splits what the
+// broker sends back into packets. It never answers on its own: no acks, no pings.
 import net from 'node:net';
 import assert from 'node:assert/strict';
 import { with_deadline } from './deadline.mjs';
@@ -30,7 +30,8 @@ export class raw_client {
   // Like connect(), but the CONNACK must accept the connection.
   static async connect_accepted(port, connect_fields, ms = default_wait_ms) {
     const { client, connack } = await raw_client.connect(port, connect_fields, ms);
-    assert.equal(connack.return_code, 0, `CONNACK return code for ${JSON.stringify(connect_fields)}`);
+    const why = `CONNACK return code for ${JSON.stringify(connect_fields)}`;
+    assert.equal(connack.return_code, 0, why);
     return client;
   }
 
