@@ -1,0 +1,245 @@
+#include "storage/broker_store.hpp"
+
+#include <algorithm>
+
+#include "broker/broker_state.hpp"
+#include "storage/state_records.hpp"
+
+namespace storage {
+
+broker_store::broker_store(const broker_store_options& options, broker::logger& log)
+    : options_(options), log_(log) {}
+
+std::unique_ptr<broker_store> broker_store::open(const std::string& dir,
+                                                 const broker_store_options& options,
+                                                 broker::logger& log, std::string& error) {
+  std::unique_ptr<broker_store> self(new broker_store(options, log));
+  log_store_options store_options;
+  store_options.commit_interval =
+      options.strict ? std::chrono::milliseconds(0) : options.commit_interval;
+  auto opened = log_store::open(
+      dir, store_options,
+      [&log](std::string_view line) {
+        log.log(broker::log_level::warning, "storage: " + std::string(line));
+      },
+      [&self](std::string_view key, std::string_view value) { self->load(key, value); });
+  if (!opened.store) {
+    error = opened.error;
+    return nullptr;
+  }
+  self->store_ = std::move(opened.store);
+  // Parts of a session whose session record is gone were left by an interrupted erase.
+  std::size_t leftovers = 0;
+  for (auto it = self->loaded_sessions_.begin(); it != self->loaded_sessions_.end();) {
+    if (it->second.present) {
+      ++it;
+      continue;
+    }
+    const std::string& id = it->first;
+    for (const auto& sub : it->second.subs)
+      self->store_->erase(records::subscription_key(id, sub.filter));
+    for (const auto& d : it->second.deliveries)
+      self->store_->erase(records::delivery_key(id, d.seq));
+    for (auto pid : it->second.incoming) self->store_->erase(records::incoming_key(id, pid));
+    ++leftovers;
+    it = self->loaded_sessions_.erase(it);
+  }
+  const store_stats s = self->store_->stats();
+  log.log(broker::log_level::info,
+          "storage: loaded " + std::to_string(self->loaded_retained_.size()) +
+              " retained messages and " + std::to_string(self->loaded_sessions_.size()) +
+              " persistent sessions from " + dir + " in " + std::to_string(s.load_time.count()) +
+              " ms");
+  if (self->invalid_records_ > 0 || leftovers > 0) {
+    log.log(broker::log_level::warning, "storage: ignored " +
+                                            std::to_string(self->invalid_records_) +
+                                            " unreadable records and " + std::to_string(leftovers) +
+                                            " leftovers of ended sessions");
+  }
+  self->flusher_ = std::thread([raw = self.get()] { raw->flusher_loop(); });
+  return self;
+}
+
+broker_store::~broker_store() {
+  close(std::chrono::steady_clock::now() + std::chrono::seconds(30));
+}
+
+void broker_store::load(std::string_view key, std::string_view value) {
+  records::decoded r = records::decode(key, value);
+  using kind = records::decoded::kind;
+  switch (r.what) {
+    case kind::retained:
+      loaded_retained_.push_back(std::move(r.retained));
+      break;
+    case kind::session: {
+      auto& s = loaded_sessions_[r.client_id];
+      s.present = true;
+      s.username = std::move(r.username);
+      break;
+    }
+    case kind::subscription:
+      loaded_sessions_[r.client_id].subs.push_back(std::move(r.sub));
+      break;
+    case kind::delivery:
+      loaded_sessions_[r.client_id].deliveries.push_back(std::move(r.delivery));
+      break;
+    case kind::incoming:
+      loaded_sessions_[r.client_id].incoming.push_back(r.packet_id);
+      break;
+    case kind::invalid:
+      ++invalid_records_;
+      break;
+  }
+}
+
+void broker_store::restore_into(broker::broker_core& core) {
+  broker::broker_state& state = core.state();
+  for (auto& msg : loaded_retained_) state.restore_retained(std::move(msg));
+  for (auto& [id, s] : loaded_sessions_) {
+    std::sort(s.deliveries.begin(), s.deliveries.end(),
+              [](const auto& a, const auto& b) { return a.seq < b.seq; });
+    state.restore_session(id, s.username, s.subs, s.deliveries, s.incoming);
+  }
+  loaded_retained_ = {};
+  loaded_sessions_.clear();
+}
+
+void broker_store::record(std::string key, std::optional<std::string> value, bool fresh) {
+  std::lock_guard lock(mutex_);
+  if (stopping_) return;
+  if (options_.strict && held_.empty()) {
+    // Straight to the store; held changes (after a push-back) must go first, so only when none.
+    const write_result r = value ? store_->put(key, *value) : store_->erase(key);
+    if (r.ok()) return;
+  }
+  auto it = held_.find(key);
+  if (it == held_.end()) {
+    held_.emplace(std::move(key), change{std::move(value), fresh});
+    return;
+  }
+  if (!value && it->second.fresh) {
+    held_.erase(it);  // created and removed before reaching the disk: nothing to write
+    return;
+  }
+  it->second.value = std::move(value);
+}
+
+void broker_store::when_durable(std::function<void()> fn) {
+  std::lock_guard lock(mutex_);
+  if (!held_.empty()) {
+    waiting_.push_back(std::move(fn));
+    wake_.notify_one();
+    return;
+  }
+  if (!store_->when_durable(store_->last_sequence(), std::move(fn))) {
+    log_.log(broker::log_level::error,
+             "storage: too many acknowledgements waiting for the disk; one is withheld (the "
+             "client will resend)");
+  }
+}
+
+bool broker_store::push_held(std::unique_lock<std::mutex>& lock) {
+  (void)lock;
+  for (auto it = held_.begin(); it != held_.end();) {
+    const write_result r =
+        it->second.value ? store_->put(it->first, *it->second.value) : store_->erase(it->first);
+    if (!r.ok()) {
+      if (!pushed_back_) {
+        pushed_back_ = true;
+        log_.log(broker::log_level::warning,
+                 "storage: the disk is not keeping up; changes wait in memory and are retried");
+      }
+      return false;
+    }
+    it = held_.erase(it);
+  }
+  if (pushed_back_) {
+    pushed_back_ = false;
+    log_.log(broker::log_level::notice, "storage: the disk caught up");
+  }
+  for (auto& fn : waiting_) store_->when_durable(store_->last_sequence(), std::move(fn));
+  waiting_.clear();
+  return true;
+}
+
+void broker_store::flusher_loop() {
+  std::unique_lock lock(mutex_);
+  while (!stopping_) {
+    wake_.wait_for(lock, options_.hold, [this] { return stopping_ || !waiting_.empty(); });
+    if (stopping_) break;
+    push_held(lock);
+  }
+}
+
+bool broker_store::close(std::chrono::steady_clock::time_point deadline) {
+  {
+    std::unique_lock lock(mutex_);
+    if (stopping_ && !flusher_.joinable()) return true;
+    stopping_ = true;
+    wake_.notify_one();
+  }
+  if (flusher_.joinable()) flusher_.join();
+  if (!store_) return true;
+  bool complete = true;
+  {
+    std::unique_lock lock(mutex_);
+    while (!held_.empty() && std::chrono::steady_clock::now() < deadline) {
+      if (push_held(lock)) break;
+      lock.unlock();
+      store_->flush(std::min(deadline, std::chrono::steady_clock::now() + std::chrono::seconds(1)));
+      lock.lock();
+    }
+    complete = held_.empty();
+  }
+  const bool written = store_->close(deadline);
+  const store_stats s = store_->stats();
+  log_.log(broker::log_level::info, "storage: closed; " + std::to_string(s.records_written) +
+                                        " records, " + std::to_string(s.bytes_written) +
+                                        " bytes written since start");
+  return complete && written;
+}
+
+void broker_store::retained_stored(const broker::message& msg) {
+  record(records::retained_key(msg.topic()), records::retained_value(msg));
+}
+
+void broker_store::retained_erased(std::string_view topic) {
+  record(records::retained_key(topic), std::nullopt);
+}
+
+void broker_store::session_stored(const std::string& client_id, const std::string& username) {
+  record(records::session_key(client_id), username);
+}
+
+void broker_store::session_erased(const std::string& client_id) {
+  record(records::session_key(client_id), std::nullopt);
+}
+
+void broker_store::subscription_stored(const std::string& client_id,
+                                       const mqtt::subscription& sub) {
+  record(records::subscription_key(client_id, sub.filter), records::subscription_value(sub));
+}
+
+void broker_store::subscription_erased(const std::string& client_id, std::string_view filter) {
+  record(records::subscription_key(client_id, filter), std::nullopt);
+}
+
+void broker_store::delivery_stored(const std::string& client_id, const broker::stored_delivery& d) {
+  // A delivery's first record has packet id 0 (queued) and a key never used before.
+  const bool first = d.packet_id == 0 && !d.released;
+  record(records::delivery_key(client_id, d.seq), records::delivery_value(d), first);
+}
+
+void broker_store::delivery_erased(const std::string& client_id, std::uint64_t seq) {
+  record(records::delivery_key(client_id, seq), std::nullopt);
+}
+
+void broker_store::incoming_qos2_stored(const std::string& client_id, std::uint16_t packet_id) {
+  record(records::incoming_key(client_id, packet_id), std::string());
+}
+
+void broker_store::incoming_qos2_erased(const std::string& client_id, std::uint16_t packet_id) {
+  record(records::incoming_key(client_id, packet_id), std::nullopt);
+}
+
+}  // namespace storage

@@ -1,0 +1,103 @@
+#pragma once
+// The broker's durable state on a log_store: retained messages and persistent sessions, written
+// change by change (broker::persistence) and read back at start.
+//
+// Write-behind: in the default mode a change waits up to `hold` in memory, where a later change
+// to the same key replaces it. A QoS 1 message that its subscriber acknowledges within that time
+// never reaches the disk at all, which spares SD cards the bulk of a busy persistent session's
+// traffic; everything else is on disk within hold + the store's commit interval. In strict mode
+// changes go to the store at once and acknowledgements wait for its fsync.
+
+#include <chrono>
+#include <condition_variable>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+#include "broker/broker_core.hpp"
+#include "broker/persistence.hpp"
+#include "storage/log_store.hpp"
+
+namespace storage {
+
+struct broker_store_options {
+  bool strict = false;
+  std::chrono::milliseconds hold{250};
+  std::chrono::milliseconds commit_interval{500};  // hold + this stays under one second
+};
+
+class broker_store final : public broker::persistence {
+ public:
+  // Opens (creating if needed) the store in `dir` and reads it. Null, with `error` set, only
+  // when the directory cannot be used; damaged data is recovered and logged, never fatal.
+  static std::unique_ptr<broker_store> open(const std::string& dir,
+                                            const broker_store_options& options,
+                                            broker::logger& log, std::string& error);
+  ~broker_store() override;
+
+  // Hands what open() read to the broker (once, before it serves anyone) and frees it here.
+  void restore_into(broker::broker_core& core);
+
+  // Writes everything still held, then closes the store. True when all of it is on disk.
+  bool close(std::chrono::steady_clock::time_point deadline);
+
+  store_stats stats() const { return store_->stats(); }
+
+  // broker::persistence
+  void retained_stored(const broker::message& msg) override;
+  void retained_erased(std::string_view topic) override;
+  void session_stored(const std::string& client_id, const std::string& username) override;
+  void session_erased(const std::string& client_id) override;
+  void subscription_stored(const std::string& client_id, const mqtt::subscription& sub) override;
+  void subscription_erased(const std::string& client_id, std::string_view filter) override;
+  void delivery_stored(const std::string& client_id, const broker::stored_delivery& d) override;
+  void delivery_erased(const std::string& client_id, std::uint64_t seq) override;
+  void incoming_qos2_stored(const std::string& client_id, std::uint16_t packet_id) override;
+  void incoming_qos2_erased(const std::string& client_id, std::uint16_t packet_id) override;
+  void when_durable(std::function<void()> fn) override;
+
+ private:
+  struct loaded_session {
+    bool present = false;  // its 's' record exists; parts without one are leftovers
+    std::string username;
+    std::vector<mqtt::subscription> subs;
+    std::vector<broker::stored_delivery> deliveries;
+    std::vector<std::uint16_t> incoming;
+  };
+  struct change {
+    std::optional<std::string> value;  // nullopt: erase
+    bool fresh = false;  // created by this change: an erase before the write cancels both
+  };
+
+  broker_store(const broker_store_options& options, broker::logger& log);
+  void load(std::string_view key, std::string_view value);
+  // `fresh`: the key cannot be on disk yet (a delivery's first record).
+  void record(std::string key, std::optional<std::string> value, bool fresh = false);
+  void flusher_loop();
+  // Moves held changes into the store; returns false if the store pushed back.
+  bool push_held(std::unique_lock<std::mutex>& lock);
+
+  broker_store_options options_;
+  broker::logger& log_;
+  std::unique_ptr<log_store> store_;
+
+  std::vector<broker::message_ptr> loaded_retained_;
+  std::map<std::string, loaded_session> loaded_sessions_;
+  std::size_t invalid_records_ = 0;
+
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  std::unordered_map<std::string, change> held_;
+  std::vector<std::function<void()>> waiting_;  // strict: callbacks behind held changes
+  bool stopping_ = false;
+  bool pushed_back_ = false;  // the store refused changes; logged once per episode
+  std::thread flusher_;
+};
+
+}  // namespace storage

@@ -1,0 +1,46 @@
+#pragma once
+// How the broker's durable state is laid out as key/value records in the log store.
+//
+//   r<topic>                       retained message: qos, payload
+//   s<client id>                   persistent session: user name
+//   b<client id>\0<filter>         subscription: qos, 5.0 option bits
+//   d<client id>\0<seq, 8 bytes>   QoS 1/2 delivery owed: qos, retain, released, packet id,
+//                                  topic, payload
+//   i<client id>\0<packet id>      incoming QoS 2 id awaiting PUBREL
+//
+// Client ids and topics cannot hold U+0000 [MQTT-1.5.3-2], so NUL separates key parts. Big-endian
+// numbers keep a client's deliveries in seq order in any sorted listing.
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "broker/persistence.hpp"
+
+namespace storage::records {
+
+std::string retained_key(std::string_view topic);
+std::string retained_value(const broker::message& msg);
+
+std::string session_key(std::string_view client_id);
+std::string subscription_key(std::string_view client_id, std::string_view filter);
+std::string subscription_value(const mqtt::subscription& sub);
+std::string delivery_key(std::string_view client_id, std::uint64_t seq);
+std::string delivery_value(const broker::stored_delivery& d);
+std::string incoming_key(std::string_view client_id, std::uint16_t packet_id);
+
+// A record read back. Fields are filled per kind; decode failures give kind::invalid.
+struct decoded {
+  enum class kind { invalid, retained, session, subscription, delivery, incoming };
+  kind what = kind::invalid;
+  std::string client_id;         // session, subscription, delivery, incoming
+  std::string username;          // session
+  broker::message_ptr retained;  // retained
+  mqtt::subscription sub;        // subscription
+  broker::stored_delivery delivery;
+  std::uint16_t packet_id = 0;  // incoming
+};
+decoded decode(std::string_view key, std::string_view value);
+
+}  // namespace storage::records
