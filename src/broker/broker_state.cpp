@@ -31,6 +31,7 @@ broker_state::~broker_state() = default;
 bool broker_state::attach(connection_state& conn, bool clean_start,
                           std::optional<mqtt::will_message> will) {
   std::optional<mqtt::will_message> previous_will;
+  std::string previous_user;
   bool present = false;
   {
     std::lock_guard lock(mutex_);
@@ -42,6 +43,7 @@ bool broker_state::attach(connection_state& conn, bool clean_start,
         old->taken_over = true;
         old->attached = nullptr;
         previous_will = std::move(old->will);
+        previous_user = old->username.value_or("");
         old->will.reset();
         if (old->link) old->link->wake();
         existing.owner = nullptr;
@@ -72,11 +74,8 @@ bool broker_state::attach(connection_state& conn, bool clean_start,
     conn.attached = &s;
     conn.will = std::move(will);
     counters_.clients_connected.fetch_add(1, std::memory_order_relaxed);
-    if (previous_will) {
-      route_locked(std::make_shared<const message>(std::move(previous_will->topic),
-                                                   std::move(previous_will->payload),
-                                                   previous_will->qos, previous_will->retain));
-    }
+    if (previous_will)
+      publish_will_locked(conn.client_id, previous_user, std::move(*previous_will));
   }
   return present;
 }
@@ -94,9 +93,22 @@ void broker_state::detach(connection_state& conn) {
   if (conn.will) {
     mqtt::will_message will = std::move(*conn.will);
     conn.will.reset();
-    route_locked(std::make_shared<const message>(std::move(will.topic), std::move(will.payload),
-                                                 will.qos, will.retain));
+    publish_will_locked(conn.client_id, conn.username.value_or(""), std::move(will));
   }
+}
+
+void broker_state::publish_will_locked(const std::string& client_id, const std::string& username,
+                                       mqtt::will_message will) {
+  // A will is a publish by its client: the same access rules and $SYS protection apply
+  // (Mosquitto checks write access when it sends the will, too).
+  if (will.topic.rfind("$SYS", 0) == 0 ||
+      (acl_ && !acl_->can_publish({client_id, username}, will.topic))) {
+    log_.log(log_level::notice, client_id,
+             "will to '" + will.topic + "' not published: no write access");
+    return;
+  }
+  route_locked(std::make_shared<const message>(std::move(will.topic), std::move(will.payload),
+                                               will.qos, will.retain));
 }
 
 void broker_state::discard_will(connection_state& conn) {

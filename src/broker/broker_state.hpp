@@ -104,6 +104,8 @@ class broker_state {
   void route_locked(const message_ptr& msg);
   void deliver_locked(session& s, const message_ptr& msg, mqtt::qos q, bool retain);
   void end_session_locked(session& s);
+  void publish_will_locked(const std::string& client_id, const std::string& username,
+                           mqtt::will_message will);
 
   broker_config config_;
   authenticator& auth_;

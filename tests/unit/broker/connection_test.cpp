@@ -513,3 +513,24 @@ TEST_F(access_control_test, wildcard_subscriber_receives_only_readable_topics) {
 
 }  // namespace
 }  // namespace broker::testing
+
+namespace broker::testing {
+namespace {
+
+TEST_F(access_control_test, will_to_a_topic_without_write_access_is_not_published) {
+  auto watcher = connected("watcher");
+  watcher->send(subscribe("in/#"));
+  watcher->received();
+  mqtt::will_message will;
+  will.topic = "in/forged";  // readable, but prefix_authorizer allows writing only out/#
+  will.payload = "x";
+  test_client dev(core);
+  dev.connect("dev", true, 0, will);
+  dev.received();
+  dev.drop();
+  EXPECT_TRUE(watcher->received_of<mqtt::publish_packet>().empty());
+  EXPECT_NE(log_text.str().find("not published: no write access"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace broker::testing
