@@ -10,6 +10,7 @@
 #include <memory>
 #include <set>
 
+#include "addon/acl_rule.hpp"
 #include "addon/password_hash.hpp"
 #include "addon/system_users.hpp"
 
@@ -118,12 +119,83 @@ maybe_error read_log_level(const Json::Value& v, broker::log_level& out) {
   return std::nullopt;
 }
 
+maybe_error read_acl_rule(const Json::Value& v, const std::string& field, acl_rule& out,
+                          std::vector<std::string>& warnings) {
+  if (!v.isObject()) return field_error{field, "must be an object {username, topic, access}"};
+  warn_unknown_keys(v, {"username", "topic", "access"}, field + ".", warnings);
+  out.origin = field;
+  out.substitutes = true;
+  // Without a user name the rule is for every user, like a Mosquitto `pattern`.
+  out.scope = acl_scope::every_user;
+  if (v.isMember("username") && !v["username"].isNull()) {
+    if (auto e = read_string(v["username"], field + ".username", out.username)) return e;
+    out.scope = acl_scope::user;
+    if (is_system_user_name(out.username)) {
+      warnings.push_back(field + ".username: \"" + out.username +
+                         "\" always has full access; this rule changes nothing");
+    }
+  }
+  if (!v.isMember("topic")) return field_error{field + ".topic", "is required"};
+  if (auto e = read_string(v["topic"], field + ".topic", out.topic)) return e;
+  if (!valid_acl_topic(out.topic, true)) {
+    return field_error{field + ".topic",
+                       "must be a valid topic filter ('+' and '#' alone in their level, '#' "
+                       "only last; %u and %c stand for a whole name) (got \"" +
+                           out.topic + "\")"};
+  }
+  const char* expected = "must be one of read, write, readwrite, deny";
+  if (!v.isMember("access")) return field_error{field + ".access", "is required"};
+  const Json::Value& access = v["access"];
+  if (!access.isString()) return field_error{field + ".access", expected};
+  const std::optional<acl_access> parsed = parse_acl_access(access.asString());
+  if (!parsed) {
+    return field_error{field + ".access",
+                       std::string(expected) + " (got \"" + access.asString() + "\")"};
+  }
+  out.access = *parsed;
+  return std::nullopt;
+}
+
+maybe_error read_acl(const Json::Value& v, std::vector<acl_rule>& out,
+                     std::vector<std::string>& warnings) {
+  if (!v.isArray()) return field_error{"acl", "must be a list of {username, topic, access}"};
+  for (Json::ArrayIndex i = 0; i < v.size(); ++i) {
+    acl_rule rule;
+    if (auto e = read_acl_rule(v[i], "acl[" + std::to_string(i) + "]", rule, warnings)) return e;
+    out.push_back(std::move(rule));
+  }
+  return std::nullopt;
+}
+
+maybe_error read_durability(const Json::Value& v, durability_mode& out) {
+  const char* expected = "must be one of default, strict";
+  if (!v.isString()) return field_error{"durability", expected};
+  if (v.asString() == "default") {
+    out = durability_mode::standard;
+  } else if (v.asString() == "strict") {
+    out = durability_mode::strict;
+  } else {
+    return field_error{"durability", std::string(expected) + " (got \"" + v.asString() + "\")"};
+  }
+  return std::nullopt;
+}
+
+maybe_error read_max_queued_messages(const Json::Value& v, std::size_t& out) {
+  constexpr Json::Int64 limit = 2147483647;  // what the options UI's `int` holds
+  if (!v.isInt64() || v.asInt64() < 1 || v.asInt64() > limit) {
+    return field_error{"max_queued_messages",
+                       "must be a whole number from 1 to " + std::to_string(limit)};
+  }
+  out = static_cast<std::size_t>(v.asInt64());
+  return std::nullopt;
+}
+
 maybe_error read_options(const Json::Value& root, options& out,
                          std::vector<std::string>& warnings) {
-  warn_unknown_keys(
-      root,
-      {"logins", "require_certificate", "certfile", "keyfile", "cafile", "customize", "log_level"},
-      "", warnings);
+  warn_unknown_keys(root,
+                    {"logins", "require_certificate", "certfile", "keyfile", "cafile", "customize",
+                     "log_level", "acl", "durability", "max_queued_messages"},
+                    "", warnings);
   if (root.isMember("logins")) {
     if (auto e = read_logins(root["logins"], out.logins, warnings)) return e;
   }
@@ -154,6 +226,17 @@ maybe_error read_options(const Json::Value& root, options& out,
   }
   if (root.isMember("log_level")) {
     if (auto e = read_log_level(root["log_level"], out.log_level)) return e;
+  }
+  if (root.isMember("acl")) {
+    if (auto e = read_acl(root["acl"], out.acl, warnings)) return e;
+  }
+  if (root.isMember("durability")) {
+    if (auto e = read_durability(root["durability"], out.durability)) return e;
+  }
+  if (root.isMember("max_queued_messages")) {
+    if (auto e = read_max_queued_messages(root["max_queued_messages"], out.max_queued_messages)) {
+      return e;
+    }
   }
   return std::nullopt;
 }

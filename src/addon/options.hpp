@@ -3,11 +3,13 @@
 // options UI. Every option has a default, so `{}` is valid; unknown keys are warnings, never
 // errors, so an older binary starts with a newer options file.
 
+#include <cstddef>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "addon/acl_rule.hpp"
 #include "broker/logger.hpp"
 
 namespace addon {
@@ -23,6 +25,10 @@ struct customize_options {
   std::string folder = "mosquitto";
 };
 
+// The `durability` option: "default" commits in groups (at most about a second at risk on a
+// crash), "strict" acknowledges QoS 1/2 publishes only once they are on disk.
+enum class durability_mode { standard, strict };
+
 struct options {
   std::vector<login> logins;
   bool require_certificate = false;
@@ -31,6 +37,9 @@ struct options {
   std::optional<std::string> cafile;  // unset: the certfile
   customize_options customize;
   broker::log_level log_level = broker::log_level::info;
+  std::vector<acl_rule> acl;  // scope user (username given) or every_user; origin "acl[i]"
+  durability_mode durability = durability_mode::standard;
+  std::size_t max_queued_messages = 1000;  // per offline session
 
   const std::string& effective_cafile() const { return cafile ? *cafile : certfile; }
 };

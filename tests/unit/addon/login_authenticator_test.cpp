@@ -2,7 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <future>
 #include <sstream>
+#include <thread>
 
 namespace addon {
 namespace {
@@ -94,6 +96,68 @@ TEST(login_authenticator, only_unknown_users_reach_the_fallback) {
   EXPECT_EQ(decide("homeassistant", "wrong"), auth_result::bad_credentials);
   EXPECT_EQ(decide("alice", "wonder"), auth_result::accepted);
   EXPECT_EQ(hub.asked, std::vector<std::string>{"mallory"});
+}
+
+class login_authenticator_worker_test : public ::testing::Test {
+ protected:
+  login_authenticator_worker_test() : log_(broker::log_level::info, out_) {}
+
+  std::ostringstream out_;
+  broker::logger log_;
+};
+
+TEST_F(login_authenticator_worker_test, pre_hashed_checks_run_on_the_worker_then_are_cached) {
+  background_worker worker(16);
+  login_authenticator auth(system_users{"ha", "ad"}, {login{"bob", pw_hash, true}}, log_, nullptr,
+                           &worker);
+  std::promise<std::pair<auth_result, std::thread::id>> first;
+  auth.authenticate({"c", std::string("bob"), std::string("pw"), "x"}, [&](auth_result r) {
+    first.set_value({r, std::this_thread::get_id()});
+  });
+  auto answer = first.get_future();
+  ASSERT_EQ(answer.wait_for(std::chrono::seconds(10)), std::future_status::ready);
+  const auto [result, thread] = answer.get();
+  EXPECT_EQ(result, auth_result::accepted);
+  EXPECT_NE(thread, std::this_thread::get_id());  // not on the caller's (I/O) thread
+  EXPECT_EQ(auth.cached(), 1u);
+
+  // Verified a moment ago: decided at once, without the worker.
+  std::optional<auth_result> again;
+  auth.authenticate({"c", std::string("bob"), std::string("pw"), "x"},
+                    [&](auth_result r) { again = r; });
+  EXPECT_EQ(again, auth_result::accepted);
+  worker.stop();
+}
+
+TEST_F(login_authenticator_worker_test, a_wrong_pre_hashed_password_is_not_cached) {
+  background_worker worker(16);
+  login_authenticator auth(system_users{"ha", "ad"}, {login{"bob", pw_hash, true}}, log_, nullptr,
+                           &worker);
+  std::promise<auth_result> answered;
+  auth.authenticate({"c", std::string("bob"), std::string("px"), "x"},
+                    [&](auth_result r) { answered.set_value(r); });
+  auto answer = answered.get_future();
+  ASSERT_EQ(answer.wait_for(std::chrono::seconds(10)), std::future_status::ready);
+  EXPECT_EQ(answer.get(), auth_result::bad_credentials);
+  EXPECT_EQ(auth.cached(), 0u);
+  worker.stop();
+}
+
+TEST_F(login_authenticator_worker_test, a_full_queue_answers_server_unavailable) {
+  background_worker worker(0);  // accepts nothing
+  login_authenticator auth(system_users{"ha", "ad"}, {login{"bob", pw_hash, true}}, log_, nullptr,
+                           &worker);
+  std::optional<auth_result> result;
+  auth.authenticate({"c", std::string("bob"), std::string("pw"), "x"},
+                    [&](auth_result r) { result = r; });
+  EXPECT_EQ(result, auth_result::unavailable);
+  // Plain passwords never need the worker.
+  login_authenticator plain(system_users{"ha", "ad"}, {login{"alice", "wonder", false}}, log_,
+                            nullptr, &worker);
+  plain.authenticate({"c", std::string("alice"), std::string("wonder"), "x"},
+                     [&](auth_result r) { result = r; });
+  EXPECT_EQ(result, auth_result::accepted);
+  EXPECT_NE(out_.str().find("queued beyond their limit"), std::string::npos) << out_.str();
 }
 
 }  // namespace

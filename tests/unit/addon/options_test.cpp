@@ -34,7 +34,48 @@ TEST(options, empty_object_gives_every_default) {
   EXPECT_FALSE(o.customize.active);
   EXPECT_EQ(o.customize.folder, "mosquitto");
   EXPECT_EQ(o.log_level, broker::log_level::info);
+  EXPECT_TRUE(o.acl.empty());
+  EXPECT_EQ(o.durability, durability_mode::standard);
+  EXPECT_EQ(o.max_queued_messages, 1000u);
   EXPECT_TRUE(parse_options("{}").warnings.empty());
+}
+
+TEST(options, reads_acl_rules) {
+  const options o = parse_ok(R"({"acl": [
+    {"username": "alice", "topic": "home/#", "access": "readwrite"},
+    {"username": "alice", "topic": "home/secret", "access": "deny"},
+    {"topic": "users/%u/#", "access": "read"},
+    {"username": null, "topic": "clients/%c", "access": "write"}]})");
+  ASSERT_EQ(o.acl.size(), 4u);
+  EXPECT_EQ(o.acl[0].scope, acl_scope::user);
+  EXPECT_EQ(o.acl[0].username, "alice");
+  EXPECT_EQ(o.acl[0].topic, "home/#");
+  EXPECT_EQ(o.acl[0].access, acl_access::readwrite);
+  EXPECT_TRUE(o.acl[0].substitutes);
+  EXPECT_EQ(o.acl[0].origin, "acl[0]");
+  EXPECT_EQ(o.acl[1].access, acl_access::deny);
+  EXPECT_EQ(o.acl[2].scope, acl_scope::every_user);  // no user name: every user
+  EXPECT_EQ(o.acl[2].access, acl_access::read);
+  EXPECT_EQ(o.acl[3].scope, acl_scope::every_user);
+  EXPECT_EQ(o.acl[3].access, acl_access::write);
+}
+
+TEST(options, reads_the_storage_options) {
+  const options o = parse_ok(R"({"durability": "strict", "max_queued_messages": 5})");
+  EXPECT_EQ(o.durability, durability_mode::strict);
+  EXPECT_EQ(o.max_queued_messages, 5u);
+  EXPECT_EQ(parse_ok(R"({"durability": "default"})").durability, durability_mode::standard);
+  EXPECT_EQ(parse_ok(R"({"max_queued_messages": 2147483647})").max_queued_messages, 2147483647u);
+}
+
+TEST(options, acl_rules_for_system_users_are_warnings) {
+  const options_result r = parse_options(
+      R"({"acl": [{"username": "homeassistant", "topic": "#", "access": "deny", "x": 1}]})");
+  ASSERT_TRUE(r.value) << r.error;
+  ASSERT_EQ(r.warnings.size(), 2u);
+  EXPECT_EQ(r.warnings[0], "acl[0].x: unknown option, ignored");
+  EXPECT_EQ(r.warnings[1],
+            "acl[0].username: \"homeassistant\" always has full access; this rule changes nothing");
 }
 
 TEST(options, reads_every_field) {
@@ -148,6 +189,34 @@ TEST(options, every_error_names_the_field_and_what_is_wrong) {
       {R"({"log_level": 1})",
        "log_level: must be one of trace, debug, info, notice, warning, error, fatal"},
       {R"([])", "options: must be a JSON object"},
+      {R"({"acl": {}})", "acl: must be a list of {username, topic, access}"},
+      {R"({"acl": ["x"]})", "acl[0]: must be an object {username, topic, access}"},
+      {R"({"acl": [{"topic": "a", "access": "read"}, {"username": "", "topic": "a",
+           "access": "read"}]})",
+       "acl[1].username: must be a non-empty string"},
+      {R"({"acl": [{"username": "u", "access": "read"}]})", "acl[0].topic: is required"},
+      {R"({"acl": [{"username": "u", "topic": 3, "access": "read"}]})",
+       "acl[0].topic: must be a non-empty string"},
+      {R"({"acl": [{"username": "u", "topic": "a/#/b", "access": "read"}]})",
+       "acl[0].topic: must be a valid topic filter ('+' and '#' alone in their level, '#' only "
+       "last; %u and %c stand for a whole name) (got \"a/#/b\")"},
+      {R"({"acl": [{"username": "u", "topic": "a"}]})", "acl[0].access: is required"},
+      {R"({"acl": [{"topic": "a"}, {"topic": "a", "access": "all"}, {"topic": "b"}]})",
+       "acl[0].access: is required"},
+      {R"({"acl": [{"topic": "a", "access": "read"}, {"topic": "a", "access": "all"}]})",
+       "acl[1].access: must be one of read, write, readwrite, deny (got \"all\")"},
+      {R"({"acl": [{"topic": "a", "access": true}]})",
+       "acl[0].access: must be one of read, write, readwrite, deny"},
+      {R"({"durability": "safe"})", "durability: must be one of default, strict (got \"safe\")"},
+      {R"({"durability": true})", "durability: must be one of default, strict"},
+      {R"({"max_queued_messages": 0})",
+       "max_queued_messages: must be a whole number from 1 to 2147483647"},
+      {R"({"max_queued_messages": 2147483648})",
+       "max_queued_messages: must be a whole number from 1 to 2147483647"},
+      {R"({"max_queued_messages": 1.5})",
+       "max_queued_messages: must be a whole number from 1 to 2147483647"},
+      {R"({"max_queued_messages": "10"})",
+       "max_queued_messages: must be a whole number from 1 to 2147483647"},
   };
   for (const bad_case& c : cases) EXPECT_EQ(parse_error(c.json), c.expected_error) << c.json;
 }
