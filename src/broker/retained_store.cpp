@@ -19,52 +19,22 @@ void retained_store::store(message_ptr msg) {
     erase(msg->topic());
     return;
   }
-  std::vector<std::string_view> levels;
-  split_levels(msg->topic(), levels);
-  node* at = root_.get();
-  for (std::string_view level : levels) {
-    auto it = at->children.find(level);
-    if (it == at->children.end()) {
-      auto child = std::make_unique<node>();
-      child->parent = at;
-      child->level = std::string(level);
-      it = at->children.emplace(child->level, std::move(child)).first;
-    }
-    at = it->second.get();
-  }
-  if (!at->msg) ++count_;
-  at->msg = std::move(msg);
+  node& at = find_or_create_node(*root_, msg->topic());
+  if (!at.msg) ++count_;
+  at.msg = std::move(msg);
 }
 
 void retained_store::erase(std::string_view topic) {
-  std::vector<std::string_view> levels;
-  split_levels(topic, levels);
-  node* at = root_.get();
-  for (std::string_view level : levels) {
-    auto it = at->children.find(level);
-    if (it == at->children.end()) return;
-    at = it->second.get();
-  }
-  if (!at->msg) return;
+  node* at = find_node(*root_, topic);
+  if (!at || !at->msg) return;
   at->msg.reset();
   --count_;
-  while (at != root_.get() && !at->msg && at->children.empty()) {
-    node* parent = at->parent;
-    parent->children.erase(at->level);
-    at = parent;
-  }
+  prune_nodes(*root_, at, [](const node& n) { return !n.msg; });
 }
 
 message_ptr retained_store::find(std::string_view topic) const {
-  std::vector<std::string_view> levels;
-  split_levels(topic, levels);
-  const node* at = root_.get();
-  for (std::string_view level : levels) {
-    auto it = at->children.find(level);
-    if (it == at->children.end()) return nullptr;
-    at = it->second.get();
-  }
-  return at->msg;
+  const node* at = find_node(static_cast<const node&>(*root_), topic);
+  return at ? at->msg : nullptr;
 }
 
 namespace {

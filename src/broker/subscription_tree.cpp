@@ -19,51 +19,28 @@ subscription_tree::subscription_tree() : root_(std::make_unique<node>()) {}
 subscription_tree::~subscription_tree() = default;
 
 bool subscription_tree::subscribe(session* owner, const mqtt::subscription& options) {
-  std::vector<std::string_view> levels;
-  split_levels(options.filter, levels);
-  node* at = root_.get();
-  for (std::string_view level : levels) {
-    auto it = at->children.find(level);
-    if (it == at->children.end()) {
-      auto child = std::make_unique<node>();
-      child->parent = at;
-      child->level = std::string(level);
-      it = at->children.emplace(child->level, std::move(child)).first;
-    }
-    at = it->second.get();
-  }
-  for (auto& e : at->subscribers) {
+  node& at = find_or_create_node(*root_, options.filter);
+  for (auto& e : at.subscribers) {
     if (e.owner == owner) {
       e.options = options;
       return false;
     }
   }
-  at->subscribers.push_back({owner, options});
+  at.subscribers.push_back({owner, options});
   ++count_;
   return true;
 }
 
 bool subscription_tree::unsubscribe(session* owner, std::string_view filter) {
-  std::vector<std::string_view> levels;
-  split_levels(filter, levels);
-  node* at = root_.get();
-  for (std::string_view level : levels) {
-    auto it = at->children.find(level);
-    if (it == at->children.end()) return false;
-    at = it->second.get();
-  }
+  node* at = find_node(*root_, filter);
+  if (!at) return false;
   auto& subs = at->subscribers;
   auto it = std::find_if(subs.begin(), subs.end(), [&](const auto& e) { return e.owner == owner; });
   if (it == subs.end()) return false;
   *it = std::move(subs.back());
   subs.pop_back();
   --count_;
-  // Prune levels nobody subscribes under any more, so the tree does not grow without bound.
-  while (at != root_.get() && at->subscribers.empty() && at->children.empty()) {
-    node* parent = at->parent;
-    parent->children.erase(at->level);
-    at = parent;
-  }
+  prune_nodes(*root_, at, [](const node& n) { return n.subscribers.empty(); });
   return true;
 }
 
