@@ -5,18 +5,24 @@
 #include <cstdlib>
 #include <filesystem>
 #include <iostream>
+#include <memory>
+#include <optional>
 #include <string>
 #include <system_error>
 #include <thread>
 #include <vector>
 
+#include "addon/access_control.hpp"
+#include "addon/background_worker.hpp"
 #include "addon/login_authenticator.hpp"
 #include "addon/options.hpp"
+#include "addon/supervisor_services.hpp"
 #include "addon/system_users.hpp"
 #include "app/flags.hpp"
 #include "broker/broker_config.hpp"
 #include "broker/broker_core.hpp"
 #include "broker/logger.hpp"
+#include "storage/broker_store.hpp"
 #include "transport/server.hpp"
 
 namespace {
@@ -27,23 +33,74 @@ constexpr int exit_ok = 0;
 constexpr int exit_runtime_failure = 1;
 constexpr int exit_invalid = 2;
 
-bool has_supervisor_token() {
+std::optional<std::string> supervisor_token() {
   for (const char* name : {"SUPERVISOR_TOKEN", "HASSIO_TOKEN"}) {
     const char* value = std::getenv(name);
-    if (value && *value) return true;
+    if (value && *value) return std::string(value);
   }
-  return false;
+  return std::nullopt;
 }
 
-// The listeners a later version brings: say so once each rather than pretend.
-void report_unavailable_listeners(const app::flags& f, broker::logger& log) {
-  const std::pair<const char*, std::uint16_t> later[] = {
-      {"ws", f.ws_port}, {"mqtts", f.mqtts_port}, {"wss", f.wss_port}};
-  for (const auto& [kind, port] : later) {
-    if (port == 0) continue;
-    log.log(log_level::notice, std::string(kind) + " listener (port " + std::to_string(port) +
-                                   ") is not available in this version yet; not started");
+// The Supervisor side (discovery, hub users), or null when standalone.
+std::unique_ptr<addon::supervisor_services> connect_supervisor(const addon::system_users& users,
+                                                               broker::logger& log) {
+  const std::optional<std::string> token = supervisor_token();
+  if (!token) {
+    log.log(log_level::info,
+            "no SUPERVISOR_TOKEN: running standalone (no discovery, no hub-user logins)");
+    return nullptr;
   }
+  const char* api = std::getenv("SUPERVISOR_API");
+  const std::string url = api && *api ? api : std::string(addon::default_supervisor_api);
+  addon::supervisor_services::create_result created =
+      addon::supervisor_services::create(url, *token, users, log);
+  if (!created.value) {
+    log.log(log_level::error, "SUPERVISOR_API=" + url + ": " + created.error +
+                                  "; running standalone (no discovery, no hub-user logins)");
+    return nullptr;
+  }
+  log.log(log_level::info, "Supervisor at " + url + ": discovery and hub-user logins enabled");
+  return std::move(created.value);
+}
+
+// Time the store gets to write what is still in memory at shutdown (the add-on's stop timeout
+// is 10 s, of which the Supervisor withdrawal may take 3).
+constexpr std::chrono::seconds store_close_deadline{5};
+// Time the Supervisor gets to withdraw the mqtt service at shutdown.
+constexpr std::chrono::seconds withdraw_deadline{3};
+// PBKDF2 checks waiting for the worker; beyond that a login hears "server unavailable".
+constexpr std::size_t max_queued_password_checks = 256;
+
+// The listeners of CONTRACT.md; a port of 0 turns one off. The TLS ones also need the
+// certificate and key in the ssl dir: without them they stay off, with one line saying so, and
+// the others run (a user who has not set up TLS still gets a working broker).
+void add_listeners(const app::flags& f, const addon::options& options,
+                   transport::server_config& config, broker::logger& log) {
+  if (f.mqtt_port != 0) config.listeners.push_back({"mqtt", f.mqtt_port});
+  if (f.ws_port != 0) config.listeners.push_back({"ws", f.ws_port});
+  if (f.mqtts_port == 0 && f.wss_port == 0) return;
+  const std::filesystem::path ssl_dir(f.ssl_dir);
+  const std::string certfile = (ssl_dir / options.certfile).string();
+  const std::string keyfile = (ssl_dir / options.keyfile).string();
+  std::string missing;
+  for (const std::string& file : {certfile, keyfile}) {
+    std::error_code ec;
+    if (std::filesystem::exists(file, ec)) continue;
+    missing += (missing.empty() ? "" : " and ") + file;
+  }
+  if (!missing.empty()) {
+    std::string off;
+    if (f.mqtts_port != 0) off += "mqtts " + std::to_string(f.mqtts_port);
+    if (f.wss_port != 0) off += (off.empty() ? "wss " : ", wss ") + std::to_string(f.wss_port);
+    log.log(log_level::notice, "TLS listeners (" + off + ") not started: " + missing +
+                                   " not found (options certfile and keyfile, in the ssl dir)");
+    return;
+  }
+  config.tls =
+      transport::tls_files{certfile, keyfile, (ssl_dir / options.effective_cafile()).string(),
+                           options.require_certificate};
+  if (f.mqtts_port != 0) config.listeners.push_back({"mqtts", f.mqtts_port});
+  if (f.wss_port != 0) config.listeners.push_back({"wss", f.wss_port});
 }
 
 int run_broker(const app::flags& f, broker::logger& log) {
@@ -81,25 +138,43 @@ int run_broker(const app::flags& f, broker::logger& log) {
   log.log(log_level::info,
           std::string("system users: ") + (users.created ? "created " : "loaded ") + users.path);
 
-  if (!has_supervisor_token()) {
-    log.log(log_level::info,
-            "no SUPERVISOR_TOKEN: running standalone (no discovery, no hub-user logins)");
-  } else {
-    log.log(log_level::notice,
-            "Supervisor token found, but discovery and hub-user logins are not available in "
-            "this version yet");
-  }
-  report_unavailable_listeners(f, log);
+  const std::unique_ptr<addon::supervisor_services> supervisor =
+      connect_supervisor(*users.value, log);
 
-  addon::login_authenticator auth(*users.value, options.logins, log);
+  addon::background_worker password_checks(max_queued_password_checks);
+  addon::login_authenticator auth(*users.value, options.logins, log,
+                                  supervisor ? &supervisor->hub_logins() : nullptr,
+                                  &password_checks);
+  const addon::access_control_result access = addon::load_access_control(options, f.share_dir);
+  for (const std::string& warning : access.warnings) log.log(log_level::warning, warning);
+  if (!access.acl) {
+    log.log(log_level::error, access.error);
+    return exit_runtime_failure;
+  }
+  log.log(log_level::info, access.summary);
   broker::broker_config config;
   config.version = MQTT_BROKER_VERSION;
-  broker::broker_core core(config, auth, log);
+  config.max_queued_messages = options.max_queued_messages;
+  config.strict_durability = options.durability == addon::durability_mode::strict;
+
+  // Retained messages and persistent sessions come back before any client can connect.
+  storage::broker_store_options store_options;
+  store_options.strict = config.strict_durability;
+  std::string store_error;
+  const std::string store_dir = (std::filesystem::path(f.data_dir) / "store").string();
+  std::unique_ptr<storage::broker_store> store =
+      storage::broker_store::open(store_dir, store_options, log, store_error);
+  if (!store) {
+    log.log(log_level::error, "cannot open the store in " + store_dir + ": " + store_error);
+    return exit_runtime_failure;
+  }
+  broker::broker_core core(config, auth, log, access.acl.get(), store.get());
+  store->restore_into(core);
 
   transport::server_config server_config;
   server_config.bind_address = f.bind_address;
   server_config.threads = f.threads;
-  if (f.mqtt_port != 0) server_config.listeners.push_back({"mqtt", f.mqtt_port});
+  add_listeners(f, options, server_config, log);
   if (server_config.listeners.empty()) log.log(log_level::warning, "no listener is enabled");
 
   log.log(log_level::info, std::to_string(f.threads) + " I/O threads");
@@ -108,7 +183,15 @@ int run_broker(const app::flags& f, broker::logger& log) {
     log.log(log_level::error, *error);
     return exit_runtime_failure;
   }
+  if (supervisor) supervisor->start_discovery(f.mqtt_port);
   server.run([&core](std::chrono::steady_clock::time_point now) { core.tick(now); });
+  // Every connection is closed now (wills published): what they changed is written last.
+  if (!store->close(std::chrono::steady_clock::now() + store_close_deadline)) {
+    log.log(log_level::error, "storage: some changes could not be written before the deadline");
+  }
+  // Before anything their callbacks reach is destroyed.
+  if (supervisor) supervisor->shut_down(withdraw_deadline);
+  password_checks.stop();
   log.log(log_level::info, "stopped");
   return exit_ok;
 }

@@ -10,16 +10,37 @@
 #include <mutex>
 
 #include "transport/io_pool.hpp"
+#include "transport/opening_connection.hpp"
 #include "transport/session_registry.hpp"
 #include "transport/stream_session.hpp"
 #include "transport/tcp_listener.hpp"
 #include "transport/tcp_stream.hpp"
+#include "transport/tls_stream.hpp"
+#include "transport/ws_stream.hpp"
 
 namespace transport {
 
 namespace asio = boost::asio;
 using tcp = asio::ip::tcp;
 using boost::system::error_code;
+
+namespace {
+
+enum class listener_kind { mqtt, ws, mqtts, wss };
+
+std::optional<listener_kind> parse_kind(const std::string& kind) {
+  if (kind == "mqtt") return listener_kind::mqtt;
+  if (kind == "ws") return listener_kind::ws;
+  if (kind == "mqtts") return listener_kind::mqtts;
+  if (kind == "wss") return listener_kind::wss;
+  return std::nullopt;
+}
+
+// The largest MQTT packet fits in one WebSocket message, with room for the next packet's start
+// (clients may pack several packets in one message).
+constexpr std::size_t ws_message_slack = 64 * 1024;
+
+}  // namespace
 
 struct server::impl {
   impl(server_config config, broker::broker_core& core, broker::logger& log)
@@ -28,12 +49,16 @@ struct server::impl {
         log_(log),
         pool_(config_.threads, log),
         signals_(pool_.context(0), SIGINT, SIGTERM),
-        tick_timer_(pool_.context(0)) {}
+        tick_timer_(pool_.context(0)),
+        opening_{core_, registry_, log_, config_.handshake_timeout} {
+    ws_limits_.max_message_size = core_.config().max_packet_size + ws_message_slack;
+  }
 
   std::optional<std::string> listen();
   void run(tick_function on_tick);
   void request_stop();
-  void on_tcp_accept(tcp::socket socket, std::size_t context_index);
+  void on_accept(listener_kind kind, const std::string& kind_name, tcp::socket socket,
+                 std::size_t context_index);
   void schedule_tick();
   void shut_down();
 
@@ -47,6 +72,9 @@ struct server::impl {
   asio::signal_set signals_;
   asio::steady_timer tick_timer_;
   std::vector<std::shared_ptr<tcp_listener>> listeners_;
+  std::unique_ptr<tls_context_source> tls_;  // when a TLS listener is configured
+  ws_limits ws_limits_;
+  opening_context opening_;
   tick_function on_tick_;
 
   std::mutex mutex_;
@@ -56,10 +84,21 @@ struct server::impl {
 
 std::optional<std::string> server::impl::listen() {
   for (const listener_config& l : config_.listeners) {
-    if (l.kind != "mqtt") return "the " + l.kind + " listener is not available in this version";
+    const std::optional<listener_kind> kind = parse_kind(l.kind);
+    if (!kind) return "unknown listener kind " + l.kind;
+    const bool needs_tls = *kind == listener_kind::mqtts || *kind == listener_kind::wss;
+    if (needs_tls && !tls_) {
+      if (!config_.tls) return "the " + l.kind + " listener needs a certificate and key";
+      tls_ = std::make_unique<tls_context_source>(*config_.tls, log_, config_.tls_reload_check);
+      if (std::optional<std::string> error = tls_->load()) return error;
+    }
+  }
+  for (const listener_config& l : config_.listeners) {
+    const listener_kind kind = *parse_kind(l.kind);
     auto listener = std::make_shared<tcp_listener>(
-        pool_, l.kind, log_,
-        [this](tcp::socket socket, std::size_t index) { on_tcp_accept(std::move(socket), index); });
+        pool_, l.kind, log_, [this, kind, name = l.kind](tcp::socket socket, std::size_t index) {
+          on_accept(kind, name, std::move(socket), index);
+        });
     if (std::optional<std::string> error = listener->listen(config_.bind_address, l.port)) {
       return error;
     }
@@ -68,7 +107,9 @@ std::optional<std::string> server::impl::listen() {
   return std::nullopt;
 }
 
-void server::impl::on_tcp_accept(tcp::socket socket, std::size_t context_index) {
+// On context 0 (the acceptors'); the socket belongs to pool_.context(context_index).
+void server::impl::on_accept(listener_kind kind, const std::string& kind_name, tcp::socket socket,
+                             std::size_t context_index) {
   error_code ec;
   // MQTT packets are small and latency matters more than filling segments.
   socket.set_option(tcp::no_delay(true), ec);
@@ -76,12 +117,34 @@ void server::impl::on_tcp_accept(tcp::socket socket, std::size_t context_index) 
   if (ec) return;  // the client is already gone
   std::string address = endpoint_text(remote);
   if (log_.enabled(broker::log_level::debug)) {
-    log_.log(broker::log_level::debug, "new connection from " + address);
+    log_.log(broker::log_level::debug, "new " + kind_name + " connection from " + address);
   }
-  auto session = std::make_shared<stream_session<tcp_stream>>(
-      tcp_stream(std::move(socket), pool_.read_buffer(context_index)), core_, registry_,
-      std::move(address));
-  asio::post(pool_.context(context_index), [session] { session->start(); });
+  if (kind == listener_kind::mqtt) {
+    auto session = std::make_shared<stream_session<tcp_stream>>(
+        tcp_stream(std::move(socket), pool_.read_buffer(context_index)), core_, registry_,
+        std::move(address));
+    asio::post(pool_.context(context_index), [session] { session->start(); });
+    return;
+  }
+  std::shared_ptr<byte_stream> stream;
+  switch (kind) {
+    case listener_kind::ws:
+      stream = make_ws_stream(std::move(socket), ws_limits_);
+      break;
+    case listener_kind::mqtts:
+      stream = make_tls_stream(std::move(socket), tls_->current(std::chrono::steady_clock::now()));
+      break;
+    case listener_kind::wss:
+      stream = make_wss_stream(std::move(socket), tls_->current(std::chrono::steady_clock::now()),
+                               ws_limits_);
+      break;
+    case listener_kind::mqtt:
+      return;
+  }
+  asio::post(pool_.context(context_index),
+             [this, stream = std::move(stream), kind_name, address = std::move(address)]() mutable {
+               open_then_serve(std::move(stream), opening_, kind_name, std::move(address));
+             });
 }
 
 void server::impl::schedule_tick() {

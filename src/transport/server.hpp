@@ -13,17 +13,24 @@
 
 #include "broker/broker_core.hpp"
 #include "broker/logger.hpp"
+#include "transport/tls_context_source.hpp"
 
 namespace transport {
 
 struct listener_config {
-  std::string kind;  // "mqtt" (plain TCP); the only kind this version serves
+  std::string kind;  // "mqtt" (TCP), "ws" (WebSocket), "mqtts" (TLS), "wss" (WebSocket over TLS)
   std::uint16_t port = 0;
 };
 
 struct server_config {
   std::string bind_address;  // empty: every IPv4 and IPv6 address
   std::vector<listener_config> listeners;
+  std::optional<tls_files> tls;  // required when a TLS listener is configured
+  // A TLS or WebSocket client must finish its handshake within this, or is dropped.
+  std::chrono::milliseconds handshake_timeout{10000};
+  // How often, at most, a new TLS connection makes the server look whether the certificate
+  // files changed on disk (a renewal) and switch new connections to them.
+  std::chrono::milliseconds tls_reload_check{2000};
   std::size_t threads = 1;
   std::chrono::milliseconds tick_interval{1000};
   // How long shutdown waits for the sessions to close before abandoning them.
@@ -40,7 +47,8 @@ class server {
   server(const server&) = delete;
   server& operator=(const server&) = delete;
 
-  // Binds every listener. A one-line error naming the port (in use, not permitted) on failure.
+  // Loads the TLS certificate files (when a TLS listener is configured) and binds every listener.
+  // A one-line error naming the file or the port (unreadable, in use, not permitted) on failure.
   std::optional<std::string> listen();
 
   // Serves until SIGINT/SIGTERM or stop(), calling `on_tick` every tick_interval on an I/O

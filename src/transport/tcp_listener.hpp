@@ -1,7 +1,7 @@
 #pragma once
 // Accepts TCP connections on one address and port and hands each socket, already bound to the
-// next io_context of the pool, to the listener's kind (plain MQTT now; TLS and WebSocket later
-// wrap the same socket in their own stream).
+// next io_context of the pool, to the listener's kind: plain MQTT uses it as is; TLS and WebSocket
+// wrap it in their own stream (byte_stream.hpp).
 
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>

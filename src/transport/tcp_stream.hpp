@@ -1,6 +1,7 @@
 #pragma once
-// The plain TCP byte stream under a stream_session. Every stream type (TCP now; TLS and WebSocket
-// later) offers the same four operations, so one session body serves them all:
+// The plain TCP byte stream under a stream_session. Every stream type (this one; any_stream in
+// byte_stream.hpp for TLS and WebSocket) offers the same four operations, so one session body
+// serves them all:
 //
 //   executor_type get_executor();
 //   void async_read(Handler h);   // h(error_code, std::span<const std::uint8_t>): the bytes are
