@@ -114,6 +114,14 @@ void handle_connect(const std::shared_ptr<connection_state>& self, mqtt::connect
   st.keep_alive = c.keep_alive;
   st.username = c.username;
 
+  if (c.version == mqtt::protocol_version::v5) {
+    // 5.0 semantics (properties, session expiry, topic aliases...) are not built yet: refuse
+    // cleanly, in the 5.0 CONNACK layout, rather than half-speak it [MQTT-3.1.2-2].
+    refuse_connect(st, mqtt::reason::unsupported_protocol_version,
+                   "connection refused: MQTT 5.0 is not supported yet, from " + st.remote_address);
+    return;
+  }
+
   if (c.client_id.empty()) {
     if (c.version == mqtt::protocol_version::v3_1 || !c.clean_start) {
       // 3.1 requires an id; 3.1.1 allows an empty one only with a clean session [MQTT-3.1.3-8].

@@ -8,6 +8,7 @@ import { start_broker, test_user, is_mosquitto } from '../support/broker.mjs';
 import { raw_client } from '../support/raw_client.mjs';
 import { connect, pingreq } from '../support/mqtt_bytes.mjs';
 import { wait_until } from '../support/deadline.mjs';
+import { connect_mqtt_js, end } from '../support/mqtt_client.mjs';
 
 let broker;
 const login = { username: test_user.username, password: test_user.password };
@@ -90,6 +91,19 @@ test('an unsupported protocol level gets return code 1, then the connection clos
   });
   assert.equal(connack.return_code, 1);
   await client.wait_closed();
+});
+
+test('an MQTT 5.0 client is refused with reason 0x84 until 5.0 is supported', async () => {
+  // Ours refuses 5.0 cleanly, in the 5.0 CONNACK layout [MQTT-3.1.2-2]; Mosquitto speaks 5.0.
+  if (is_mosquitto) {
+    const { client } = await connect_mqtt_js(broker.port, { protocolVersion: 5 });
+    await end(client);
+    return;
+  }
+  await assert.rejects(connect_mqtt_js(broker.port, { protocolVersion: 5 }), (error) => {
+    assert.equal(error.code, 0x84, `MQTT.js error: ${error.message}`);
+    return true;
+  });
 });
 
 test('MQTT 3.1 (MQIsdp, level 3) connects', async () => {
