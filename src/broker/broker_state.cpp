@@ -134,12 +134,15 @@ void broker_state::publish(message_ptr msg) {
 
 void broker_state::route_locked(const message_ptr& msg) {
   if (msg->retain()) {
+    // $SYS statistics describe this run only: kept in memory, never written (an idle broker
+    // would otherwise write to the SD card every 10 s, and restore stale figures).
+    const bool durable = store_ && msg->topic().rfind("$SYS/", 0) != 0;
     if (msg->payload().empty()) {
       retained_.erase(msg->topic());
-      if (store_) store_->retained_erased(msg->topic());
+      if (durable) store_->retained_erased(msg->topic());
     } else {
       retained_.store(msg);
-      if (store_) store_->retained_stored(*msg);
+      if (durable) store_->retained_stored(*msg);
     }
   }
   // Overlapping filters of one session deliver the message once, at the highest QoS they
@@ -161,11 +164,12 @@ void broker_state::route_locked(const message_ptr& msg) {
   for (const auto& [s, q] : targets) deliver_locked(*s, msg, q, false);
 }
 
-void broker_state::deliver_locked(session& s, const message_ptr& msg, mqtt::qos q, bool retain) {
+void broker_state::deliver_locked(session& s, const message_ptr& msg, mqtt::qos q,
+                                  bool on_subscribe) {
   // QoS 0 is not kept for an offline client; QoS 1 and 2 are [MQTT-3.1.2-5].
   if (!s.owner && q == mqtt::qos::at_most_once) return;
   if (acl_ && !acl_->can_receive(identity_of(s), msg->topic())) return;
-  if (!s.enqueue(msg, q, retain)) {
+  if (!s.enqueue(msg, q, on_subscribe, on_subscribe)) {
     counters_.publish_dropped.fetch_add(1, std::memory_order_relaxed);
     if (s.take_first_drop_notice()) {
       log_.log(log_level::warning, s.client_id(),

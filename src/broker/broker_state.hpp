@@ -102,7 +102,9 @@ class broker_state {
 
  private:
   void route_locked(const message_ptr& msg);
-  void deliver_locked(session& s, const message_ptr& msg, mqtt::qos q, bool retain);
+  // `on_subscribe`: a retained message answering a SUBSCRIBE (RETAIN set, not limited by the
+  // queue, see session::enqueue).
+  void deliver_locked(session& s, const message_ptr& msg, mqtt::qos q, bool on_subscribe);
   void end_session_locked(session& s);
   void publish_will_locked(const std::string& client_id, const std::string& username,
                            mqtt::will_message will);

@@ -50,11 +50,11 @@ void session::restore_delivery(const stored_delivery& d) {
   ++pending_inflight_;
 }
 
-bool session::enqueue(message_ptr msg, mqtt::qos q, bool retain) {
+bool session::enqueue(message_ptr msg, mqtt::qos q, bool retain, bool unlimited) {
   const std::size_t size = msg->payload().size();
   std::deque<outgoing_publish>& waiting = queue();
-  const bool full = waiting.size() >= limits_.max_queued_messages ||
-                    queued_bytes_ + size > limits_.max_queued_bytes;
+  const bool full = !unlimited && (waiting.size() >= limits_.max_queued_messages ||
+                                   queued_bytes_ + size > limits_.max_queued_bytes);
   if (full) {
     if (q == mqtt::qos::at_most_once) {
       ++dropped_;

@@ -49,7 +49,9 @@ class session {
 
   // Queues a message for delivery. Past the queue limits the oldest queued QoS 0 message makes
   // room, else the new message is dropped; returns false when something was dropped.
-  bool enqueue(message_ptr msg, mqtt::qos q, bool retain);
+  // `unlimited`: retained messages answering a SUBSCRIBE, which must all be sent [MQTT-3.8.4-3];
+  // they are shared with the retained store, so their number is bounded by it, not by the queue.
+  bool enqueue(message_ptr msg, mqtt::qos q, bool retain, bool unlimited = false);
   // Whether anything is ready for take_sendable().
   bool has_sendable() const;
   // Moves what may be written now into `out`: retransmissions first, then queued messages while

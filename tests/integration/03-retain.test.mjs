@@ -2,7 +2,7 @@
 // replaced, deleted by an empty payload, delivered at the lower of the two QoS.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { start_broker } from '../support/broker.mjs';
+import { start_broker, is_mosquitto } from '../support/broker.mjs';
 import { connect_mqtt_js, end, publish, subscribe } from '../support/mqtt_client.mjs';
 
 let broker;
@@ -119,4 +119,21 @@ test('a retained QoS 0 message is kept too', async () => {
   assert.equal(got.length, 1);
   assert.equal(got[0].payload, 'q0');
   assert.equal(got[0].qos, 0);
+});
+
+test('every retained message reaches a new subscriber, far beyond any queue limit', async () => {
+  // A Home Assistant install can hold thousands of discovery configs; all must arrive
+  // [MQTT-3.8.4-3]. (Mosquitto 2.0.11 stops at about 1,000 for a QoS 1 subscriber, so the QoS 1
+  // half checks ours only.)
+  const count = 3000;
+  const pub = await connect_mqtt_js(broker.port);
+  for (let i = 0; i < count; i++) {
+    pub.client.publish(`many/sensor/s${i}/config`, `{"n":${i}}`, { retain: true, qos: 0 });
+  }
+  await publish(pub.client, 'many/barrier', 'b', { qos: 1 });
+  await end(pub.client);
+  for (const qos of is_mosquitto ? [0] : [0, 1]) {
+    const got = await retained_for(['many/sensor/#'], qos);
+    assert.equal(new Set(got.map((m) => m.topic)).size, count, `retained at QoS ${qos}`);
+  }
 });

@@ -555,3 +555,35 @@ TEST_F(connection_test, mqtt5_connect_is_refused_with_unsupported_protocol_versi
 
 }  // namespace
 }  // namespace broker::testing
+
+namespace broker::testing {
+namespace {
+
+TEST_F(connection_test, every_retained_message_is_sent_on_subscribe_beyond_the_queue_limit) {
+  broker_config small = config;
+  small.max_queued_messages = 10;
+  broker_core limited{small, auth, log};
+  test_client pub(limited);
+  pub.connect("pub");
+  pub.received();
+  for (int i = 0; i < 50; ++i) {
+    pub.send(publish("homeassistant/sensor/s" + std::to_string(i) + "/config", "{}",
+                     mqtt::qos::at_most_once, true));
+  }
+  test_client sub(limited);
+  sub.connect("sub");
+  sub.received();
+  sub.send(subscribe("homeassistant/#", mqtt::qos::at_least_once));
+  std::size_t got = 0;
+  for (int round = 0; round < 100 && got < 50; ++round) {
+    for (const auto& p : sub.received_of<mqtt::publish_packet>()) {
+      ++got;
+      if (p.qos != mqtt::qos::at_most_once) sub.send(mqtt::puback_packet{p.packet_id, 0, {}});
+    }
+  }
+  EXPECT_EQ(got, 50u);  // [MQTT-3.8.4-3]
+  EXPECT_EQ(limited.stats().publish_dropped, 0u);
+}
+
+}  // namespace
+}  // namespace broker::testing

@@ -199,3 +199,16 @@ TEST_F(persistence_test, strict_durability_acknowledges_only_after_the_disk_writ
 
 }  // namespace
 }  // namespace broker::testing
+
+namespace broker::testing {
+namespace {
+
+TEST_F(persistence_test, sys_statistics_are_not_written_to_storage) {
+  broker_core core{broker_config{}, auth, log, nullptr, &store};
+  core.tick(std::chrono::steady_clock::now());
+  EXPECT_GT(core.stats().retained_messages, 0u);
+  EXPECT_TRUE(store.retained.empty());
+}
+
+}  // namespace
+}  // namespace broker::testing
