@@ -7,6 +7,19 @@
 
 namespace storage {
 
+namespace {
+
+// The log store's lines carry no level: routine ones (loaded, compacted, works again) are info,
+// anything about damage or failure is a warning the user should see.
+broker::log_level level_of(std::string_view line) {
+  for (std::string_view bad : {"damaged", "cannot", "failed", "threw", "not written", "corrupt"}) {
+    if (line.find(bad) != std::string_view::npos) return broker::log_level::warning;
+  }
+  return broker::log_level::info;
+}
+
+}  // namespace
+
 broker_store::broker_store(const broker_store_options& options, broker::logger& log)
     : options_(options), log_(log) {}
 
@@ -18,10 +31,7 @@ std::unique_ptr<broker_store> broker_store::open(const std::string& dir,
   store_options.commit_interval =
       options.strict ? std::chrono::milliseconds(0) : options.commit_interval;
   auto opened = log_store::open(
-      dir, store_options,
-      [&log](std::string_view line) {
-        log.log(broker::log_level::warning, "storage: " + std::string(line));
-      },
+      dir, store_options, [&log](std::string_view line) { log.log(level_of(line), line); },
       [&self](std::string_view key, std::string_view value) { self->load(key, value); });
   if (!opened.store) {
     error = opened.error;
