@@ -30,7 +30,9 @@ usage: bench/compare.sh [flags]
   --latency-count N    round trips for the latency rows (default $latency_count)
   --load-threads N     threads of the load generator (default $load_threads)
   --broker-threads N   --threads of our broker (default: its own default, one per core)
-  --only LIST          comma-separated subset of: pubsub_1,pubsub_10,fanout,fanin,qos1,latency,idle
+  --only LIST          comma-separated subset of: pubsub_1,pubsub_10,fanout,fanin,qos1,latency,idle,
+                       ws_1,ws_10,ws_latency,tls_1,tls_10,tls_latency
+                       persist (QoS 1 to persistent sessions, both brokers persisting)
   --brokers LIST       ours,mosquitto (default); one of them alone to check a single broker
   --results-dir DIR    also write the table and raw lines here (default bench/results; '' = off)
 EOF
@@ -63,6 +65,8 @@ done
 for r in ${only//,/ }; do
   case $r in
     pubsub_1|pubsub_10|fanout|fanin|qos1|latency|idle) ;;
+    ws_1|ws_10|ws_latency|tls_1|tls_10|tls_latency) ;;
+    persist) ;;
     *) log "unknown row '$r' in --only (see --help)"; exit 2 ;;
   esac
 done
@@ -136,7 +140,28 @@ alive() { [[ -e /proc/$1 ]] && ! grep -q '^State:[[:space:]]*Z' "/proc/$1/status
 runs=0
 notes=()
 
-# start_broker KIND: sets broker_pid, broker_port, broker_log.
+# The rows over WebSocket and TLS run the same scenarios through the brokers' other listeners.
+row_transport() {
+  case $1 in
+    ws_*) echo ws ;;
+    tls_*) echo tls ;;
+    *) echo tcp ;;
+  esac
+}
+
+# One self-signed certificate for 127.0.0.1, made when a TLS row runs; both brokers serve it.
+ssl_dir="$work/ssl"
+make_certificate() {
+  [[ -f "$ssl_dir/fullchain.pem" ]] && return 0
+  mkdir -p "$ssl_dir"
+  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 1 \
+    -subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1 \
+    -keyout "$ssl_dir/privkey.pem" -out "$ssl_dir/fullchain.pem" 2>/dev/null
+}
+current_transport=tcp
+
+# start_broker KIND: sets broker_pid, broker_port, broker_log. The listener on broker_port speaks
+# $current_transport (tcp, ws or tls).
 start_broker() {
   local kind=$1 dir
   runs=$((runs + 1))
@@ -148,19 +173,42 @@ start_broker() {
     echo '{"logins":[{"username":"bench","password":"bench"}]}' >"$dir/options.json"
     local extra=()
     [[ -n "$broker_threads" ]] && extra=(--threads "$broker_threads")
+    local ports=(--mqtt-port "$broker_port" --ws-port 0 --mqtts-port 0 --wss-port 0)
+    case $current_transport in
+      ws) ports=(--mqtt-port 0 --ws-port "$broker_port" --mqtts-port 0 --wss-port 0) ;;
+      tls) ports=(--mqtt-port 0 --ws-port 0 --mqtts-port "$broker_port" --wss-port 0 --ssl-dir "$ssl_dir") ;;
+    esac
     "$broker_bin" --options "$dir/options.json" --data-dir "$dir/data" --bind 127.0.0.1 \
-      --mqtt-port "$broker_port" --ws-port 0 --mqtts-port 0 --wss-port 0 "${extra[@]}" \
-      >"$broker_log" 2>&1 &
+      "${ports[@]}" "${extra[@]}" >"$broker_log" 2>&1 &
     broker_pid=$!
   else
     mosquitto_passwd -c -b "$dir/passwd" bench bench
     {
       # As root, mosquitto would switch to its own user, who cannot read this private dir.
       [[ $(id -u) == 0 ]] && echo "user root"
-      echo "listener $broker_port 127.0.0.1"
+      case $current_transport in
+        tcp) echo "listener $broker_port 127.0.0.1" ;;
+        ws)
+          # Mosquitto 2.0.11 does not start with a websockets listener alone, and binds that
+          # one to every address whatever the line says.
+          echo "listener $(free_port) 127.0.0.1"
+          echo "listener $broker_port 127.0.0.1"
+          echo "protocol websockets"
+          ;;
+        tls)
+          echo "listener $broker_port 127.0.0.1"
+          echo "certfile $ssl_dir/fullchain.pem"
+          echo "keyfile $ssl_dir/privkey.pem"
+          ;;
+      esac
       echo "allow_anonymous false"
       echo "password_file $dir/passwd"
       echo "persistence false"
+      if [[ $current_row == persist ]]; then
+        # Stores sessions, like ours always does; Mosquitto reads the later line.
+        echo "persistence true"
+        echo "persistence_location $dir/"
+      fi
       echo "max_connections -1"
       echo "log_dest stdout"
     } >"$dir/mosquitto.conf"
@@ -208,20 +256,25 @@ field() { # field NAME LINE
 run_scenario() {
   local row=$1 kind=$2 args out
   current_row=$row
+  current_transport=$(row_transport "$row")
+  [[ $current_transport == tls ]] && make_certificate
   start_broker "$kind"
   # One publisher and one subscriber gain nothing from a second generator thread but the
   # cross-thread hand-offs, which take CPU from the broker on a small machine.
   local threads=$load_threads
-  [[ $row == pubsub_1 ]] && threads=1
+  [[ $row == pubsub_1 || $row == ws_1 || $row == tls_1 ]] && threads=1
   local common=(--port "$broker_port" --threads "$threads" --duration "$duration"
-                --warmup "$warmup")
+                --warmup "$warmup" --transport "$current_transport")
   case $row in
     pubsub_1) args=(pubsub --pairs 1) ;;
     pubsub_10) args=(pubsub --pairs 10) ;;
     fanout) args=(fanout --subscribers 100) ;;
     fanin) args=(fanin --publishers 100) ;;
     qos1) args=(pubsub --pairs 10 --qos 1) ;;
-    latency) args=(latency --count "$latency_count") ;;
+    persist) args=(persistent --pairs 10 --offline 800) ;;
+    latency | *_latency) args=(latency --count "$latency_count") ;;
+    ws_1 | tls_1) args=(pubsub --pairs 1) ;;
+    ws_10 | tls_10) args=(pubsub --pairs 10) ;;
     idle) args=(idle --connections "$connections" --broker-pid "$broker_pid" --hold 0) ;;
   esac
   # mqtt-load bounds its own waits; this bounds mqtt-load.
@@ -265,7 +318,9 @@ record() { # record ROWKEY KIND DIRECTION VALUE
   best[$k]=$(better "$3" "${best[$k]:-}" "$4")
 }
 
-all_rows=(pubsub_1 pubsub_10 fanout fanin qos1 latency idle)
+all_rows=(pubsub_1 pubsub_10 fanout fanin qos1 latency idle ws_1 ws_10 ws_latency tls_1 tls_10
+  tls_latency)
+all_rows+=(persist)
 rows=()
 for r in "${all_rows[@]}"; do
   if [[ -z "$only" || ",$only," == *",$r,"* ]]; then rows+=("$r"); fi
@@ -279,10 +334,16 @@ for row in "${rows[@]}"; do
     for kind in ${brokers//,/ }; do
       run_scenario "$row" "$kind"
       case $row in
-        latency)
-          record latency_p50 "$kind" down "$(field p50_us "$result_line")"
-          record latency_p99 "$kind" down "$(field p99_us "$result_line")"
+        latency | *_latency)
+          record "${row}_p50" "$kind" down "$(field p50_us "$result_line")"
+          record "${row}_p99" "$kind" down "$(field p99_us "$result_line")"
           log "$row round $round $kind: p50 $(field p50_us "$result_line") us, p99 $(field p99_us "$result_line") us" ;;
+        persist)
+          record persist "$kind" up "$(field msgs_per_s "$result_line")"
+          record persist_offline "$kind" up "$(field offline_msgs_per_s "$result_line")"
+          n=$(field offline_lost "$result_line")
+          [[ -z "$n" || "$n" == 0 ]] || notes+=("persist/$kind: offline_lost=$n")
+          log "$row round $round $kind: $(field msgs_per_s "$result_line") msgs/s, offline $(field offline_msgs_per_s "$result_line")" ;;
         idle)
           record idle "$kind" down "$(field kib_per_conn "$result_line")"
           log "$row round $round $kind: $(field kib_per_conn "$result_line") KiB per connection" ;;
@@ -315,6 +376,16 @@ qos1|QoS 1, 10 pairs, msgs/s|up
 latency_p50|latency p50, us|down
 latency_p99|latency p99, us|down
 idle|memory per idle connection, KiB ($connections)|down
+ws_1|WebSocket: 1 pub -> 1 sub, msgs/s|up
+ws_10|WebSocket: 10 pairs, msgs/s|up
+ws_latency_p50|WebSocket: latency p50, us|down
+ws_latency_p99|WebSocket: latency p99, us|down
+tls_1|TLS: 1 pub -> 1 sub, msgs/s|up
+tls_10|TLS: 10 pairs, msgs/s|up
+tls_latency_p50|TLS: latency p50, us|down
+tls_latency_p99|TLS: latency p99, us|down
+persist|QoS 1 to a persistent session, msgs/s|up
+persist_offline|QoS 1 queued offline, then drained, msgs/s|up
 EOF
 }
 

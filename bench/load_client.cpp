@@ -15,7 +15,7 @@ load_client::load_client(asio::io_context& io, client_config cfg, client_handler
     : io_(io),
       cfg_(std::move(cfg)),
       h_(std::move(h)),
-      socket_(io),
+      socket_(io, cfg_.transport, cfg_.ws_path),
       connect_timer_(io),
       ping_timer_(io),
       reader_(cfg_.max_packet_size),
@@ -36,16 +36,13 @@ void load_client::start() {
 void load_client::on_tcp_connected(const error_code& ec) {
   if (closed_) return;
   if (ec) {
-    close("TCP connect failed: " + ec.message());
+    close(std::string(name_of(cfg_.transport)) + " connect failed: " + ec.message());
     return;
   }
-  tcp_up_ = true;
-  error_code ignored;
-  // Small packets must leave at once, or the latency scenario measures Nagle's delay.
-  socket_.set_option(asio::ip::tcp::no_delay(true), ignored);
+  tcp_up_ = true;  // and TLS and WebSocket, for those transports; Nagle is off (client_stream)
   mqtt::connect_packet c;
   c.version = mqtt::protocol_version::v3_1_1;
-  c.clean_start = true;
+  c.clean_start = cfg_.clean_session;
   c.keep_alive = cfg_.keep_alive_s;
   c.client_id = cfg_.client_id;
   c.username = cfg_.username;
@@ -93,9 +90,7 @@ void load_client::close(const std::string& reason) {
   connected_ = false;
   connect_timer_.cancel();
   ping_timer_.cancel();
-  error_code ignored;
-  socket_.shutdown(asio::ip::tcp::socket::shutdown_both, ignored);
-  socket_.close(ignored);
+  socket_.close();
   if (h_.on_closed) h_.on_closed(reason, was_connected);
 }
 
@@ -171,8 +166,8 @@ void load_client::write_queued() {
   write_in_flight_ = true;
   writing_.swap(pending_);  // both keep their capacity: no allocation in the steady state
   auto self = shared_from_this();
-  asio::async_write(socket_, asio::buffer(writing_),
-                    [self](const error_code& ec, std::size_t) { self->on_write(ec); });
+  socket_.async_write(asio::buffer(writing_),
+                      [self](const error_code& ec, std::size_t) { self->on_write(ec); });
 }
 
 void load_client::on_write(const error_code& ec) {

@@ -16,6 +16,7 @@
 #include <string_view>
 #include <vector>
 
+#include "client_stream.hpp"
 #include "mqtt/decoder.hpp"
 #include "mqtt/packet.hpp"
 
@@ -30,6 +31,11 @@ struct client_config {
   std::size_t read_buffer_size = 64 * 1024;
   std::size_t max_packet_size = 1 << 20;
   std::chrono::milliseconds connect_timeout{10000};  // TCP connect through CONNACK
+  transport_kind transport = transport_kind::tcp;
+  std::string ws_path = "/mqtt";
+  // false: the broker keeps the session after a disconnect [MQTT-3.1.2-4] (the persistent
+  // scenario of persistent_scenario.cpp).
+  bool clean_session = true;
 };
 
 struct client_handlers {
@@ -70,7 +76,7 @@ class load_client : public std::enable_shared_from_this<load_client> {
   boost::asio::io_context& io_;
   client_config cfg_;
   client_handlers h_;
-  boost::asio::ip::tcp::socket socket_;
+  client_stream socket_;
   boost::asio::steady_timer connect_timer_;
   boost::asio::steady_timer ping_timer_;
   mqtt::packet_reader reader_;

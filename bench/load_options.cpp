@@ -52,6 +52,7 @@ const char* load_usage() {
          "  --inflight N (64 unacknowledged QoS 1 publishes per publisher)\n"
          "  --concurrency N (64 connects at once)  --hold S (idle: 1)  --broker-pid PID (idle)\n"
          "  --name NAME (of the RESULT line)  --topic-prefix T\n"
+         "  --transport tcp|ws|tls|wss (tcp)  --ws-path PATH (/mqtt)\n"
          "output: one line 'RESULT <name> key=value ...' per run\n";
 }
 
@@ -149,6 +150,17 @@ parse_outcome parse_load_options(const std::vector<std::string>& args) {
        [&](const std::string& v) {
          o.topic_prefix = v;
          return !v.empty();
+       }},
+      {"--transport",
+       [&](const std::string& v) {
+         const std::optional<transport_kind> kind = parse_transport(v);
+         if (kind) o.transport = *kind;
+         return kind.has_value();
+       }},
+      {"--ws-path",
+       [&](const std::string& v) {
+         o.ws_path = v;
+         return v.starts_with("/");
        }},
   };
   for (std::size_t i = 1; i < args.size(); ++i) {

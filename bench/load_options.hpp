@@ -6,6 +6,8 @@
 #include <string>
 #include <vector>
 
+#include "client_stream.hpp"
+
 namespace bench {
 
 enum class scenario_kind { pubsub, fanout, fanin, latency, idle };
@@ -35,6 +37,8 @@ struct load_options {
   std::optional<int> broker_pid;  // idle: whose VmRSS to read before and after
   std::string name;               // RESULT name; derived from the scenario when empty
   std::string topic_prefix;       // derived from the process id when empty, so runs never mix
+  transport_kind transport = transport_kind::tcp;  // how every client reaches the broker
+  std::string ws_path = "/mqtt";                   // ws and wss: the request target
 };
 
 struct parse_outcome {

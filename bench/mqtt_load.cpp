@@ -11,6 +11,7 @@
 
 #include "load_options.hpp"
 #include "scenarios.hpp"
+#include "storage_scenarios.hpp"
 
 namespace {
 
@@ -26,9 +27,13 @@ void raise_file_limit() {
 
 int main(int argc, char** argv) {
   std::vector<std::string> args(argv + 1, argv + argc);
+  if (!args.empty() && bench::is_storage_scenario(args[0])) {
+    return bench::run_storage_scenario(args);
+  }
   auto parsed = bench::parse_load_options(args);
   if (parsed.help) {
     std::fputs(bench::load_usage(), stdout);
+    std::fputs(bench::storage_usage(), stdout);
     return 0;
   }
   if (!parsed.options) {

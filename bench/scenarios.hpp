@@ -27,6 +27,8 @@ inline client_config make_client_config(const load_options& o,
   c.username = o.username;
   c.password = o.password;
   c.max_packet_size = o.payload_size + 64 * 1024;
+  c.transport = o.transport;
+  c.ws_path = o.ws_path;
   return c;
 }
 
