@@ -2,12 +2,11 @@
 
 #include <algorithm>
 #include <filesystem>
-#include <fstream>
 #include <optional>
 #include <set>
-#include <sstream>
 
 #include "addon/acl_file.hpp"
+#include "addon/text_file.hpp"
 
 namespace addon {
 namespace {
@@ -15,27 +14,7 @@ namespace {
 namespace fs = std::filesystem;
 
 // Configuration files are small; anything larger is a mistake, not a configuration.
-constexpr std::uintmax_t max_config_file_bytes = 4 * 1024 * 1024;
-
-struct file_text {
-  std::optional<std::string> text;
-  std::string error;
-};
-
-file_text read_small_file(const fs::path& path) {
-  std::error_code ec;
-  const std::uintmax_t size = fs::file_size(path, ec);
-  if (ec) return {std::nullopt, ec.message()};
-  if (size > max_config_file_bytes) {
-    return {std::nullopt, "larger than " + std::to_string(max_config_file_bytes) + " bytes"};
-  }
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return {std::nullopt, "cannot be opened"};
-  std::ostringstream out;
-  out << in.rdbuf();
-  if (in.bad()) return {std::nullopt, "read error"};
-  return {out.str(), {}};
-}
+constexpr std::size_t max_config_file_bytes = 4 * 1024 * 1024;
 
 std::string_view trim(std::string_view s) {
   const std::size_t start = s.find_first_not_of(" \t");
@@ -117,7 +96,7 @@ customize_result read_customize_folder(const std::string& share_dir, const std::
   std::vector<fs::path> acl_paths;
   std::set<std::string, std::less<>> unsupported_seen;
   for (const fs::path& conf : confs) {
-    const file_text f = read_small_file(conf);
+    const text_file f = read_text_file(conf.string(), max_config_file_bytes);
     if (!f.text) {
       // The file may hold an acl_file directive: starting without it could open every topic.
       result.error = "customize: cannot read " + conf.string() + ": " + f.error;
@@ -126,7 +105,7 @@ customize_result read_customize_folder(const std::string& share_dir, const std::
     scan_conf(*f.text, conf, dir, share, acl_paths, unsupported_seen, result.warnings);
   }
   for (const fs::path& path : acl_paths) {
-    const file_text f = read_small_file(path);
+    const text_file f = read_text_file(path.string(), max_config_file_bytes);
     if (!f.text) {
       result.error = "customize: cannot read the acl_file " + path.string() + ": " + f.error;
       return result;

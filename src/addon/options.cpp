@@ -2,9 +2,6 @@
 
 #include <json/json.h>
 
-#include <fcntl.h>
-#include <unistd.h>
-
 #include <cerrno>
 #include <cstring>
 #include <memory>
@@ -13,6 +10,7 @@
 #include "addon/acl_rule.hpp"
 #include "addon/password_hash.hpp"
 #include "addon/system_users.hpp"
+#include "addon/text_file.hpp"
 
 namespace addon {
 
@@ -282,31 +280,18 @@ options_result parse_options(std::string_view json_text) {
 
 options_file_result load_options_file(const std::string& path) {
   options_file_result result;
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) {
-    if (errno == ENOENT) {
-      result.file_missing = true;
-      result.value = options{};
-    } else {
-      result.error = "options: cannot read " + path + ": " + std::strerror(errno);
-    }
+  // The Supervisor writes a few KiB; anything far larger is not an options file.
+  const text_file file = read_text_file(path, 1024 * 1024);
+  if (file.missing) {
+    result.file_missing = true;
+    result.value = options{};
     return result;
   }
-  std::string text;
-  char chunk[4096];
-  while (true) {
-    const ssize_t n = ::read(fd, chunk, sizeof chunk);
-    if (n == 0) break;
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      result.error = "options: cannot read " + path + ": " + std::strerror(errno);
-      ::close(fd);
-      return result;
-    }
-    text.append(chunk, static_cast<std::size_t>(n));
+  if (!file.text) {
+    result.error = "options: cannot read " + path + ": " + file.error;
+    return result;
   }
-  ::close(fd);
-  static_cast<options_result&>(result) = parse_options(text);
+  static_cast<options_result&>(result) = parse_options(*file.text);
   return result;
 }
 

@@ -1,4 +1,5 @@
 #include "addon/system_users.hpp"
+#include "addon/text_file.hpp"
 
 #include <fcntl.h>
 #include <json/json.h>
@@ -18,28 +19,6 @@ constexpr std::size_t password_length = 64;
 
 std::string errno_text() {
   return std::strerror(errno);
-}
-
-// Reads the whole file; nullopt with errno set on failure.
-std::optional<std::string> read_file(const std::string& path) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return std::nullopt;
-  std::string text;
-  char chunk[4096];
-  while (true) {
-    const ssize_t n = ::read(fd, chunk, sizeof chunk);
-    if (n == 0) break;
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      const int err = errno;
-      ::close(fd);
-      errno = err;
-      return std::nullopt;
-    }
-    text.append(chunk, static_cast<std::size_t>(n));
-  }
-  ::close(fd);
-  return text;
 }
 
 // Returns what is wrong with the file's content, or an empty string.
@@ -144,9 +123,10 @@ system_users_result load_or_create_system_users(const std::string& data_dir) {
   result.path = data_dir + "/" + std::string(system_users_file_name);
   const std::string advice = ": fix it or delete it to generate new credentials";
 
-  if (std::optional<std::string> text = read_file(result.path)) {
+  const text_file file = read_text_file(result.path, 64 * 1024);
+  if (file.text) {
     system_users users;
-    const std::string problem = parse_users(*text, users);
+    const std::string problem = parse_users(*file.text, users);
     if (!problem.empty()) {
       result.error = result.path + " is corrupt (" + problem + ")" + advice;
       return result;
@@ -154,8 +134,8 @@ system_users_result load_or_create_system_users(const std::string& data_dir) {
     result.value = std::move(users);
     return result;
   }
-  if (errno != ENOENT) {
-    result.error = "cannot read " + result.path + ": " + errno_text() + advice;
+  if (!file.missing) {
+    result.error = "cannot read " + result.path + ": " + file.error + advice;
     return result;
   }
 

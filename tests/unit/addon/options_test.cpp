@@ -267,3 +267,24 @@ TEST_F(options_file, unreadable_path_is_an_error_naming_it) {
 
 }  // namespace
 }  // namespace addon
+
+namespace addon {
+namespace {
+
+TEST(options_file_size, a_huge_file_is_refused_with_a_message_not_read_without_bound) {
+  const std::string path = ::testing::TempDir() + "/huge_options.json";
+  {
+    std::string big(2 * 1024 * 1024, ' ');
+    FILE* f = std::fopen(path.c_str(), "wb");
+    ASSERT_NE(f, nullptr);
+    std::fwrite(big.data(), 1, big.size(), f);
+    std::fclose(f);
+  }
+  const options_file_result r = load_options_file(path);
+  EXPECT_FALSE(r.value);
+  EXPECT_NE(r.error.find("larger than"), std::string::npos) << r.error;
+  std::remove(path.c_str());
+}
+
+}  // namespace
+}  // namespace addon
