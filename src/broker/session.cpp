@@ -18,13 +18,14 @@ void session::forget(const outgoing_publish& p) {
 }
 
 bool session::remember_incoming_qos2(std::uint16_t id) {
-  if (!incoming_qos2_.insert(id).second) return false;
+  if (!incoming().insert(id).second) return false;
   if (durable()) store_->incoming_qos2_stored(client_id_, id);
   return true;
 }
 
 void session::release_incoming_qos2(std::uint16_t id) {
-  if (incoming_qos2_.erase(id) && durable()) store_->incoming_qos2_erased(client_id_, id);
+  if (incoming_qos2_ && incoming_qos2_->erase(id) && durable())
+    store_->incoming_qos2_erased(client_id_, id);
 }
 
 void session::forget_all() {
@@ -33,7 +34,9 @@ void session::forget_all() {
     for (const auto& p : *queue_) forget(p);
   }
   for (const auto& entry : inflight_) forget(entry.publish);
-  for (std::uint16_t id : incoming_qos2_) store_->incoming_qos2_erased(client_id_, id);
+  if (incoming_qos2_) {
+    for (std::uint16_t id : *incoming_qos2_) store_->incoming_qos2_erased(client_id_, id);
+  }
 }
 
 void session::restore_delivery(const stored_delivery& d) {
@@ -83,8 +86,13 @@ bool session::enqueue(message_ptr msg, mqtt::qos q, bool retain, bool unlimited)
 }
 
 std::deque<outgoing_publish>& session::queue() {
-  if (!queue_) queue_.emplace();
+  if (!queue_) queue_ = std::make_unique<std::deque<outgoing_publish>>();
   return *queue_;
+}
+
+std::unordered_set<std::uint16_t>& session::incoming() {
+  if (!incoming_qos2_) incoming_qos2_ = std::make_unique<std::unordered_set<std::uint16_t>>();
+  return *incoming_qos2_;
 }
 
 bool session::has_sendable() const {

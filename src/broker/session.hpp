@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <deque>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <unordered_set>
@@ -76,7 +77,7 @@ class session {
   void forget_all();
   // Puts back a delivery read from durable storage; call in `seq` order, before any traffic.
   void restore_delivery(const stored_delivery& d);
-  void restore_incoming_qos2(std::uint16_t id) { incoming_qos2_.insert(id); }
+  void restore_incoming_qos2(std::uint16_t id) { incoming().insert(id); }
 
   std::size_t queued() const { return queue_ ? queue_->size() : 0; }
   std::size_t inflight() const { return inflight_.size(); }
@@ -110,11 +111,13 @@ class session {
   // Built on first use: libstdc++ allocates a deque's first block eagerly, and most sessions
   // (idle sensors) never queue anything.
   std::deque<outgoing_publish>& queue();
-  std::optional<std::deque<outgoing_publish>> queue_;
+  std::unique_ptr<std::deque<outgoing_publish>> queue_;
   std::size_t queued_bytes_ = 0;
   std::vector<inflight_entry> inflight_;  // in the order first sent [MQTT-4.6.0-1]; small
   std::size_t pending_inflight_ = 0;
-  std::unordered_set<std::uint16_t> incoming_qos2_;
+  // Built on first use too: only QoS 2 publishers ever need it.
+  std::unordered_set<std::uint16_t>& incoming();
+  std::unique_ptr<std::unordered_set<std::uint16_t>> incoming_qos2_;
   std::uint16_t last_packet_id_ = 0;
   std::uint64_t dropped_ = 0;
   bool drop_noticed_ = false;
