@@ -42,7 +42,7 @@ bool broker_state::attach(connection_state& conn, bool clean_start,
         // The old connection ends as if its network connection had dropped: its will goes out.
         old->taken_over = true;
         old->attached = nullptr;
-        previous_will = std::move(old->will);
+        if (old->will) previous_will = std::move(*old->will);
         previous_user = old->username.value_or("");
         old->will.reset();
         if (old->link) old->link->wake();
@@ -72,7 +72,7 @@ bool broker_state::attach(connection_state& conn, bool clean_start,
     if (store_ && !s.clean()) store_->session_stored(s.client_id(), s.username());
     s.owner = &conn;
     conn.attached = &s;
-    conn.will = std::move(will);
+    conn.will = will ? std::make_unique<mqtt::will_message>(std::move(*will)) : nullptr;
     counters_.clients_connected.fetch_add(1, std::memory_order_relaxed);
     if (previous_will)
       publish_will_locked(conn.client_id, previous_user, std::move(*previous_will));

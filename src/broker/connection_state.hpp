@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 
@@ -30,8 +31,9 @@ struct connection_state {
   transport_link* link;
   // [locked] the session this connection serves, null before CONNACK and after a takeover.
   session* attached = nullptr;
-  // [locked] published if the connection ends without DISCONNECT [MQTT-3.1.2-8].
-  std::optional<mqtt::will_message> will;
+  // [locked] published if the connection ends without DISCONNECT [MQTT-3.1.2-8]. By pointer:
+  // most clients set none, and an idle connection should cost little.
+  std::unique_ptr<mqtt::will_message> will;
   // [locked] another connection took the client id over [MQTT-3.1.4-2]: close.
   bool taken_over = false;
 
