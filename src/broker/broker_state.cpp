@@ -23,7 +23,14 @@ client_identity identity_of(const session& s) {
 }  // namespace
 
 bool broker_state::may_publish(const connection_state& conn, std::string_view topic) const {
-  return !acl_ || acl_->can_publish({conn.client_id, conn.username.value_or("")}, topic);
+  return may_publish(conn.client_id, conn.username.value_or(""), topic);
+}
+
+bool broker_state::may_publish(std::string_view client_id, std::string_view username,
+                               std::string_view topic) const {
+  // $SYS topics belong to the broker; no client writes them (Mosquitto does the same).
+  if (topic.starts_with("$SYS")) return false;
+  return !acl_ || acl_->can_publish({client_id, username}, topic);
 }
 
 broker_state::~broker_state() = default;
@@ -101,8 +108,7 @@ void broker_state::publish_will_locked(const std::string& client_id, const std::
                                        mqtt::will_message will) {
   // A will is a publish by its client: the same access rules and $SYS protection apply
   // (Mosquitto checks write access when it sends the will, too).
-  if (will.topic.rfind("$SYS", 0) == 0 ||
-      (acl_ && !acl_->can_publish({client_id, username}, will.topic))) {
+  if (!may_publish(client_id, username, will.topic)) {
     log_.log(log_level::notice, client_id,
              "will to '" + will.topic + "' not published: no write access");
     return;

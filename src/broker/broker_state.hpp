@@ -58,7 +58,8 @@ class broker_state {
 
   // Routes a message to every matching subscription and keeps it if it is retained.
   void publish(message_ptr msg);
-  // Whether this connection's user may publish to `topic`.
+  // Whether this connection's user may publish to `topic`: access control, and $SYS is the
+  // broker's own.
   bool may_publish(const connection_state& conn, std::string_view topic) const;
 
   // Returns the SUBACK return codes; queues matching retained messages [MQTT-3.8.4-3].
@@ -106,6 +107,8 @@ class broker_state {
   // queue, see session::enqueue).
   void deliver_locked(session& s, const message_ptr& msg, mqtt::qos q, bool on_subscribe);
   void end_session_locked(session& s);
+  bool may_publish(std::string_view client_id, std::string_view username,
+                   std::string_view topic) const;
   void publish_will_locked(const std::string& client_id, const std::string& username,
                            mqtt::will_message will);
 

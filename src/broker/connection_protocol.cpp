@@ -189,9 +189,8 @@ void handle_publish(const std::shared_ptr<connection_state>& self, mqtt::publish
     return;
   }
   st.broker.counters().messages_received.fetch_add(1, std::memory_order_relaxed);
-  // $SYS topics belong to the broker; a client cannot write them (Mosquitto does the same).
   // Denied publishes are dropped but still acknowledged, so the client does not resend them.
-  const bool accepted = p.topic.rfind("$SYS", 0) != 0 && st.broker.may_publish(st, p.topic);
+  const bool accepted = st.broker.may_publish(st, p.topic);
   if (!accepted) {
     st.broker.log().log(log_level::debug, st.client_id, "publish to '" + p.topic + "' denied");
   }
