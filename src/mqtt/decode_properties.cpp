@@ -63,16 +63,9 @@ std::uint32_t allowed_contexts(property_id id) {
 
 // Values the spec calls a Protocol Error for these ids.
 bool valid_value(property_id id, std::uint32_t v) {
+  // Every single-byte property of 5.0 is a flag or a QoS limited to 0 or 1.
+  if (property_type_of(id) == property_type::byte) return v <= 1;
   switch (id) {
-    case property_id::payload_format_indicator:
-    case property_id::request_problem_information:
-    case property_id::request_response_information:
-    case property_id::maximum_qos:
-    case property_id::retain_available:
-    case property_id::wildcard_subscription_available:
-    case property_id::subscription_identifier_available:
-    case property_id::shared_subscription_available:
-      return v <= 1;
     case property_id::receive_maximum:          // [MQTT-3.1.2.11.3]
     case property_id::maximum_packet_size:      // [MQTT-3.1.2.11.4]
     case property_id::topic_alias:              // [MQTT-3.3.2-8]
