@@ -6,6 +6,8 @@
 #include <future>
 #include <memory>
 
+#include "addon/json_text.hpp"
+
 namespace addon {
 namespace {
 
@@ -57,17 +59,10 @@ std::string service_body(const discovery_settings& s, const std::string& passwor
 
 bool supervisor_accepted(const supervisor_response& r) {
   if (r.status < 200 || r.status > 299) return false;
-  Json::Value root;
-  Json::CharReaderBuilder builder;
-  std::string errors;
-  const std::unique_ptr<Json::CharReader> reader(builder.newCharReader());
-  try {
-    if (reader->parse(r.body.data(), r.body.data() + r.body.size(), &root, &errors) &&
-        root.isObject() && root["result"].isString()) {
-      return root["result"].asString() != "error";
-    }
-  } catch (const std::exception&) {
-    // jsoncpp throws on absurd nesting; a 2xx is still a 2xx.
+  // A body that is not JSON does not undo a 2xx.
+  const std::optional<Json::Value> root = parse_json(r.body, {});
+  if (root && root->isObject() && (*root)["result"].isString()) {
+    return (*root)["result"].asString() != "error";
   }
   return true;
 }
@@ -75,16 +70,9 @@ bool supervisor_accepted(const supervisor_response& r) {
 std::string describe_failure(const supervisor_response& r) {
   if (r.status == 0) return r.error;
   std::string text = "HTTP " + std::to_string(r.status);
-  Json::Value root;
-  Json::CharReaderBuilder builder;
-  std::string errors;
-  const std::unique_ptr<Json::CharReader> reader(builder.newCharReader());
-  try {
-    if (reader->parse(r.body.data(), r.body.data() + r.body.size(), &root, &errors) &&
-        root.isObject() && root["message"].isString()) {
-      text += ": " + root["message"].asString();
-    }
-  } catch (const std::exception&) {
+  const std::optional<Json::Value> root = parse_json(r.body, {});
+  if (root && root->isObject() && (*root)["message"].isString()) {
+    text += ": " + (*root)["message"].asString();
   }
   return text;
 }

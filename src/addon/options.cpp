@@ -8,6 +8,7 @@
 #include <set>
 
 #include "addon/acl_rule.hpp"
+#include "addon/json_text.hpp"
 #include "addon/password_hash.hpp"
 #include "addon/system_users.hpp"
 #include "addon/text_file.hpp"
@@ -243,28 +244,14 @@ maybe_error read_options(const Json::Value& root, options& out,
 
 options_result parse_options(std::string_view json_text) {
   options_result result;
-  Json::Value root;
   std::string errors;
-  Json::CharReaderBuilder builder;
-  builder["collectComments"] = false;
-  builder["rejectDupKeys"] = true;
-  builder["failIfExtra"] = true;
-  const std::unique_ptr<Json::CharReader> reader(builder.newCharReader());
-  bool parsed = false;
-  try {
-    // jsoncpp throws rather than returns when nesting exceeds its stack limit.
-    parsed = reader->parse(json_text.data(), json_text.data() + json_text.size(), &root, &errors);
-  } catch (const std::exception& e) {
-    errors = e.what();
-  }
+  const std::optional<Json::Value> parsed =
+      parse_json(json_text, {.fail_if_extra = true, .reject_dup_keys = true}, &errors);
   if (!parsed) {
-    while (!errors.empty() && (errors.back() == '\n' || errors.back() == ' ')) errors.pop_back();
-    for (char& c : errors) {
-      if (c == '\n') c = ' ';
-    }
     result.error = "options: not valid JSON: " + errors;
     return result;
   }
+  const Json::Value& root = *parsed;
   if (!root.isObject()) {
     result.error = "options: must be a JSON object";
     return result;

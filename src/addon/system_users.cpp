@@ -1,4 +1,5 @@
 #include "addon/system_users.hpp"
+#include "addon/json_text.hpp"
 #include "addon/text_file.hpp"
 
 #include <fcntl.h>
@@ -23,18 +24,9 @@ std::string errno_text() {
 
 // Returns what is wrong with the file's content, or an empty string.
 std::string parse_users(const std::string& text, system_users& out) {
-  Json::Value root;
-  std::string errors;
-  Json::CharReaderBuilder builder;
-  builder["failIfExtra"] = true;
-  const std::unique_ptr<Json::CharReader> reader(builder.newCharReader());
-  bool parsed = false;
-  try {
-    parsed = reader->parse(text.data(), text.data() + text.size(), &root, &errors);
-  } catch (const std::exception&) {
-    parsed = false;
-  }
-  if (!parsed || !root.isObject()) return "not a JSON object";
+  const std::optional<Json::Value> parsed = parse_json(text, {.fail_if_extra = true});
+  if (!parsed || !parsed->isObject()) return "not a JSON object";
+  const Json::Value& root = *parsed;
   for (const std::string_view name : {homeassistant_user_name, addons_user_name}) {
     const std::string key(name);
     const Json::Value& user = root[key];
