@@ -9,6 +9,7 @@ repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 packages=(
   build-essential
   cmake
+  ccache
   pkg-config
   libboost-dev
   libboost-system-dev
