@@ -22,6 +22,8 @@ packages=(
   openssl
   shellcheck
   python3
+  # rsvg-convert, for scripts/make-images.sh (the add-on store's icon.png and logo.png)
+  librsvg2-bin
 )
 # Node.js may come from elsewhere (NodeSource, nvm) with npm bundled; take Debian's only if absent.
 command -v node >/dev/null 2>&1 || packages+=(nodejs)
