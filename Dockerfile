@@ -2,10 +2,11 @@
 # steps without one and checks the result; it reads the package lists and the CMake flags below
 # from this file. Keep the two in sync: the same COPY sources, the same install paths.
 #
-# The base: Home Assistant's Debian bookworm base image, one multi-arch name for every arch of
-# config.json. It ships s6-overlay v3 as /init (hence "init": false in config.json) and bash.
-# Current Supervisors pass no BUILD_FROM unless the add-on has a build.yaml, so the default here
-# is what they build from; older ones pass their own base image, which must also be Debian.
+# The base: Home Assistant's Debian bookworm base image. It ships s6-overlay v3 as /init (hence
+# "init": false in config.json) and bash. The Supervisor passes build.yaml's base image for the
+# machine's arch as BUILD_FROM (ghcr.io/home-assistant/<arch>-base-debian:bookworm); the default
+# here, one multi-arch name of the same release, serves builds that pass none. The packaging tests
+# keep the two on the same Debian release, whose package names the lists below use.
 ARG BUILD_FROM=ghcr.io/home-assistant/base-debian:bookworm
 
 # The build and runtime packages (Debian bookworm names). The build list is that of

@@ -7,7 +7,8 @@
 #
 # The package lists, CMake flags and COPY sources are read from the Dockerfile itself, so the two
 # cannot drift apart there; the install paths are checked against its COPY lines. Keep the rest in
-# sync by hand: a step added to the Dockerfile belongs here too.
+# sync by hand: a step added to the Dockerfile belongs here too. The base image is build.yaml's for
+# this machine's arch: the host must run its Debian release, as the build stands in for the image's.
 #
 #   scripts/build-image.sh [--build-dir DIR] [--work-dir DIR] [--stage DIR] [--no-smoke]
 #
@@ -111,6 +112,57 @@ config_version="$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1])
   "$repo_root/config.json")" || fail "cannot read the version of config.json"
 if [[ "$image_version" != "$config_version" ]]; then
   fail "Dockerfile BUILD_VERSION $image_version differs from config.json version $config_version"
+fi
+
+# --- what build.yaml says -----------------------------------------------------------------------
+
+# The Supervisor builds from build.yaml's base image for the machine's arch, passed as BUILD_FROM.
+# This script builds on the host in that image's place, so the host must be an arch of config.json
+# and, to stand for the image (package names, library versions), run the image's Debian release.
+case "$(uname -m)" in
+  x86_64 | amd64) host_arch=amd64 ;;
+  aarch64 | arm64) host_arch=aarch64 ;;
+  *) host_arch="$(uname -m)" ;;
+esac
+base_image="$(python3 - "$repo_root" "$host_arch" <<'PY'
+import json
+import sys
+from pathlib import Path
+
+root, arch = Path(sys.argv[1]), sys.argv[2]
+sys.dont_write_bytecode = True
+sys.path.insert(0, str(root / "tests" / "packaging"))
+import simple_yaml  # the YAML subset reader the packaging tests use
+
+try:
+    bases = simple_yaml.parse((root / "build.yaml").read_text(encoding="utf-8")).get("build_from")
+except (OSError, simple_yaml.YamlSubsetError) as error:
+    sys.exit(f"cannot read build.yaml: {error}")
+arches = json.loads((root / "config.json").read_text(encoding="utf-8"))["arch"]
+if not isinstance(bases, dict):
+    sys.exit("build.yaml has no build_from mapping of architectures to base images")
+missing = [a for a in arches if a not in bases]
+if missing:
+    sys.exit(f"build.yaml names no base image for {', '.join(missing)} (config.json's arch)")
+if arch not in arches:
+    sys.exit(f"this machine's architecture {arch} is not one of config.json's {arches}")
+print(bases[arch])
+PY
+)" || fail "build.yaml: see the line above"
+base_release="${base_image##*:}"
+step "base image for $host_arch (build.yaml): $base_image"
+os_release_field() {
+  { sed -nE "s/^$1=\"?([^\"]*)\"?\$/\1/p" /etc/os-release 2>/dev/null || true; } | head -n 1
+}
+host_id="$(os_release_field ID)"
+host_release="$(os_release_field VERSION_CODENAME)"
+if [[ "$host_id" == debian ]]; then
+  [[ "$host_release" == "$base_release" ]] ||
+    fail "this host runs Debian $host_release, the base image Debian $base_release: a build here" \
+      "does not stand for the image's"
+  step "this host runs Debian $host_release, as the base image does"
+else
+  step "this host is not Debian (${host_id:-unknown}): not comparing it with Debian $base_release"
 fi
 
 # --- build stage ---------------------------------------------------------------------------------

@@ -6,8 +6,9 @@
 config.json against the add-on rules (config_rules.py), and that the files around it agree with
 it: translations/en.yaml labels every option and port, the Dockerfile builds from a default Debian
 base with a HEALTHCHECK and the same version, DOCS.md explains every option, CHANGELOG.md has an
-entry for the version, the version is the CMake project's. Prints every problem and exits 1 if
-there is one.
+entry for the version, the version is the CMake project's. Then what the Supervisor's add-on store
+reads (store_rules.py): repository.yaml, build.yaml, icon.png and logo.png, and a repository
+layout in which its scan finds this one add-on. Prints every problem and exits 1 if there is one.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ sys.dont_write_bytecode = True
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import config_rules  # noqa: E402
 import simple_yaml  # noqa: E402
+import store_rules  # noqa: E402
 
 
 def read(root: Path, name: str, problems: list[str]) -> str | None:
@@ -138,9 +140,13 @@ def check(root: Path) -> list[str]:
     config_rules.check_config(config, cmake_version(root, problems), problems)
     config_rules.check_options(config, problems)
     check_translations(config, read(root, "translations/en.yaml", problems), problems)
-    check_dockerfile(config, read(root, "Dockerfile", problems), problems)
-    check_docs(config, read(root, "DOCS.md", problems), read(root, "CHANGELOG.md", problems),
-               problems)
+    dockerfile = read(root, "Dockerfile", problems)
+    docs = read(root, "DOCS.md", problems)
+    changelog = read(root, "CHANGELOG.md", problems)
+    check_dockerfile(config, dockerfile, problems)
+    check_docs(config, docs, changelog, problems)
+    # What the Supervisor's store reads: repository.yaml, build.yaml, the pictures, the layout.
+    store_rules.check_store(root, config, dockerfile, changelog, docs, problems)
     return problems
 
 
@@ -153,7 +159,8 @@ def main() -> int:
     if problems:
         print(f"packaging: {len(problems)} problem(s) in {root}")
         return 1
-    print(f"packaging: config.json, translations, Dockerfile, DOCS.md, CHANGELOG.md agree ({root})")
+    print(f"packaging: config.json, translations, Dockerfile, DOCS.md, CHANGELOG.md, "
+          f"repository.yaml, build.yaml, icon.png, logo.png agree ({root})")
     return 0
 
 

@@ -11,7 +11,8 @@ import re
 from urllib.parse import urlparse
 
 REQUIRED_KEYS = {"name": str, "version": str, "slug": str, "description": str, "arch": list}
-ARCHES = {"aarch64", "amd64", "armhf", "armv7", "i386"}
+# The architectures Home Assistant supports; the Supervisor calls armhf, armv7 and i386 deprecated.
+ARCHES = {"aarch64", "amd64"}
 
 # Optional keys, their type and the default the documentation gives (None: no default). A key
 # outside this table and REQUIRED_KEYS is unknown to the Supervisor, most likely a typo.

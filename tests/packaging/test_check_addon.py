@@ -11,9 +11,11 @@ import importlib.util
 import json
 import re
 import shutil
+import struct
 import sys
 import tempfile
 import unittest
+import zlib
 from pathlib import Path
 from typing import Callable
 
@@ -25,7 +27,7 @@ import simple_yaml  # noqa: E402
 
 REPOSITORY = Path(__file__).resolve().parents[2]
 FILES = ["config.json", "CMakeLists.txt", "translations/en.yaml", "Dockerfile", "DOCS.md",
-         "CHANGELOG.md"]
+         "CHANGELOG.md", "repository.yaml", "build.yaml", "icon.png", "logo.png"]
 
 
 class Packaging:
@@ -43,12 +45,28 @@ class Packaging:
         change(config)
         path.write_text(json.dumps(config, indent=2), encoding="utf-8")
 
+    def add(self, name: str, text: str) -> None:
+        (self.root / name).parent.mkdir(parents=True, exist_ok=True)
+        (self.root / name).write_text(text, encoding="utf-8")
+
     def edit_text(self, name: str, old: str, new: str) -> None:
         path = self.root / name
         text = path.read_text(encoding="utf-8")
         if not re.search(old, text, re.MULTILINE):
             raise AssertionError(f"{name} no longer contains {old!r}; update this test")
         path.write_text(re.sub(old, new, text, count=1, flags=re.MULTILINE), encoding="utf-8")
+
+
+def png(width: int, height: int) -> bytes:
+    """A valid grey PNG of that size, as any image tool would write it."""
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        crc = zlib.crc32(kind + body)
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", crc)
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
+    rows = b"".join(b"\0" + b"\x80" * width for _ in range(height))
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(rows))
+            + chunk(b"IEND", b""))
 
 
 class CheckerCatchesBreakage(unittest.TestCase):
@@ -94,7 +112,11 @@ class CheckerCatchesBreakage(unittest.TestCase):
         self.assert_problem("unknown key 'auth-api'")
 
     def test_missing_arch(self) -> None:
-        self.files.edit_config(lambda c: c["arch"].remove("armhf"))
+        self.files.edit_config(lambda c: c["arch"].remove("amd64"))
+        self.assert_problem("'arch' must list exactly")
+
+    def test_deprecated_arch(self) -> None:
+        self.files.edit_config(lambda c: c["arch"].append("armv7"))
         self.assert_problem("'arch' must list exactly")
 
     def test_version_differs_from_cmake(self) -> None:
@@ -184,6 +206,111 @@ class CheckerCatchesBreakage(unittest.TestCase):
         self.files.edit_text("CHANGELOG.md", r"^## \d+\.\d+\.\d+", "## Unreleased")
         self.assert_problem("CHANGELOG.md: no heading for version")
 
+    def test_changelog_newer_than_the_version(self) -> None:
+        self.files.edit_text("CHANGELOG.md", r"^## ", "## 9.9.9\n\n- next\n\n## ")
+        self.assert_problem("CHANGELOG.md: the newest entry is 9.9.9, config.json's version is")
+
+    def test_changelog_unreleased_heading_allowed(self) -> None:
+        self.files.edit_text("CHANGELOG.md", r"^## ", "## Unreleased\n\n- next\n\n## ")
+        self.assertEqual(check_addon.check(self.files.root), [])
+
+    # --- what the Supervisor's add-on store reads ---------------------------------------------
+
+    def test_no_repository_file(self) -> None:
+        (self.files.root / "repository.yaml").unlink()
+        self.assert_problem("there must be exactly repository.yaml at the root, found []")
+
+    def test_repository_without_name(self) -> None:
+        self.files.edit_text("repository.yaml", r"^name: .*\n", "")
+        self.assert_problem("repository.yaml: 'name' must be a non-empty text")
+
+    def test_repository_misspelt_key(self) -> None:
+        self.files.edit_text("repository.yaml", r"^maintainer:", "maintainers:")
+        self.assert_problem("repository.yaml: unknown key 'maintainers'")
+
+    def test_repository_url_not_https(self) -> None:
+        self.files.edit_text("repository.yaml", r"^url: https:", "url: http:")
+        self.assert_problem("repository.yaml: 'url' must be an https address")
+
+    def test_addon_url_outside_the_repository(self) -> None:
+        self.files.edit_config(lambda c: c.update(url="https://www.home-assistant.io/"))
+        self.assert_problem("config.json: 'url' must be the DOCS.md of the repository")
+
+    def test_second_repository_file_in_a_folder(self) -> None:
+        self.files.add("docs/repository.json", "{}")
+        self.assert_problem("there must be exactly repository.yaml at the root")
+
+    def test_second_addon_config_found_by_the_scan(self) -> None:
+        self.files.add("tests/fixtures/config.yaml", "name: x\n")
+        self.assert_problem("the store scan must find exactly one add-on")
+
+    def test_configs_the_scan_skips(self) -> None:
+        # Dot folders and rootfs/ are not scanned, and other suffixes are not configurations.
+        self.files.add(".github/config.yml", "x: y\n")
+        self.files.add("rootfs/etc/app/config.json", "{}")
+        self.files.add("tests/config.json.orig", "{}")
+        self.assertEqual(check_addon.check(self.files.root), [])
+
+    def test_second_build_file(self) -> None:
+        self.files.add("tests/build.json", "{}")
+        self.assert_problem("there must be exactly build.yaml at the root")
+
+    def test_build_without_an_arch(self) -> None:
+        self.files.edit_text("build.yaml", r"^  aarch64: .*\n", "")
+        self.assert_problem("'build_from' must name exactly the architectures of config.json")
+
+    def test_build_base_of_another_arch(self) -> None:
+        self.files.edit_text("build.yaml", r"aarch64-base-debian", "amd64-base-debian")
+        self.assert_problem("build.yaml: aarch64: ghcr.io/home-assistant/amd64-base-debian")
+
+    def test_build_base_of_another_release(self) -> None:
+        self.files.edit_text("build.yaml", r"amd64-base-debian:\w+", "amd64-base-debian:trixie")
+        self.assert_problem("is Debian trixie, the Dockerfile's default base is Debian bookworm")
+
+    def test_build_base_not_debian(self) -> None:
+        self.files.edit_text("build.yaml", r"amd64-base-debian:\w+", "amd64-base:3.21")
+        self.assert_problem("build.yaml: amd64: 'ghcr.io/home-assistant/amd64-base:3.21' is not")
+
+    def test_build_squash(self) -> None:
+        self.files.add("build.yaml", (self.files.root / "build.yaml").read_text() + "squash: 'x'\n")
+        self.assert_problem("build.yaml: 'squash' is ignored")
+
+    def test_icon_missing(self) -> None:
+        (self.files.root / "icon.png").unlink()
+        self.assert_problem("icon.png: cannot read it")
+
+    def test_icon_of_the_wrong_size(self) -> None:
+        (self.files.root / "icon.png").write_bytes(png(64, 128))
+        self.assert_problem("icon.png: 64x128, the store wants 128x128")
+
+    def test_logo_of_the_wrong_size(self) -> None:
+        (self.files.root / "logo.png").write_bytes(png(250, 250))
+        self.assert_problem("logo.png: 250x250, the store wants 250x100")
+
+    def test_a_made_png_of_the_right_size_passes(self) -> None:
+        (self.files.root / "logo.png").write_bytes(png(250, 100))
+        self.assertEqual(check_addon.check(self.files.root), [])
+
+    def test_logo_not_a_png(self) -> None:
+        (self.files.root / "logo.png").write_bytes(b"<svg/>")
+        self.assert_problem("logo.png: not a PNG file")
+
+    def test_icon_damaged(self) -> None:
+        data = bytearray((self.files.root / "icon.png").read_bytes())
+        data[40] ^= 0xFF
+        (self.files.root / "icon.png").write_bytes(bytes(data))
+        self.assert_problem("icon.png: bad CRC")
+
+    def test_icon_truncated(self) -> None:
+        data = (self.files.root / "icon.png").read_bytes()
+        (self.files.root / "icon.png").write_bytes(data[:-12])
+        self.assert_problem("icon.png: does not end with IEND")
+
+    def test_docs_not_opening_with_the_switch(self) -> None:
+        self.files.edit_text("DOCS.md", r"^## Switching from the Mosquitto add-on",
+                             "## Switching brokers")
+        self.assert_problem("DOCS.md: the first section must be the switch from the Mosquitto")
+
 
 class SimpleYaml(unittest.TestCase):
     def test_nested_keys_quoted_keys_and_folded_text(self) -> None:
@@ -203,11 +330,13 @@ class SimpleYaml(unittest.TestCase):
                 simple_yaml.parse(text)
 
     @unittest.skipUnless(importlib.util.find_spec("yaml"), "PyYAML is not installed")
-    def test_reads_en_yaml_as_a_yaml_library_does(self) -> None:
+    def test_reads_the_yaml_files_as_a_yaml_library_does(self) -> None:
         import yaml  # only where installed; CI reads the file with simple_yaml alone
 
-        text = (REPOSITORY / "translations" / "en.yaml").read_text(encoding="utf-8")
-        self.assertEqual(simple_yaml.parse(text), yaml.safe_load(text))
+        for name in ("translations/en.yaml", "repository.yaml", "build.yaml"):
+            with self.subTest(name=name):
+                text = (REPOSITORY / name).read_text(encoding="utf-8")
+                self.assertEqual(simple_yaml.parse(text), yaml.safe_load(text))
 
 
 if __name__ == "__main__":
