@@ -54,7 +54,6 @@ OPTIONAL_KEYS: dict[str, tuple[type | tuple[type, ...], object]] = {
     "options": (dict, NO_DEFAULT),
     "schema": ((dict, bool), NO_DEFAULT),
     "image": (str, NO_DEFAULT),
-    "codenotary": (str, NO_DEFAULT),
     "timeout": (int, 10),
     "tmpfs": (bool, False),
     "discovery": (list, NO_DEFAULT),
@@ -71,7 +70,6 @@ OPTIONAL_KEYS: dict[str, tuple[type | tuple[type, ...], object]] = {
     "backup_pre": (str, NO_DEFAULT),
     "backup_post": (str, NO_DEFAULT),
     "backup_exclude": (list, NO_DEFAULT),
-    "advanced": (bool, False),
     "stage": (str, "stable"),
     "init": (bool, True),
     "realtime": (bool, False),
@@ -86,6 +84,8 @@ OBSOLETE_KEYS = {
     "snapshot_exclude": "use 'backup_exclude'",
     "snapshot_pre": "use 'backup_pre'",
     "snapshot_post": "use 'backup_post'",
+    "advanced": "the Supervisor ignores it (deprecated since 2026.03)",
+    "codenotary": "the Supervisor no longer uses it",
 }
 ENUMS = {
     "startup": {"initialize", "system", "services", "application", "once"},

@@ -91,6 +91,10 @@ class CheckerCatchesBreakage(unittest.TestCase):
         self.files.edit_config(lambda c: c.update(watchdog="tcp://[HOST]:[PORT:1883]"))
         self.assert_problem("'watchdog' is obsolete")
 
+    def test_obsolete_advanced(self) -> None:
+        self.files.edit_config(lambda c: c.update(advanced=True))
+        self.assert_problem("'advanced' is obsolete")
+
     def test_key_set_to_its_default(self) -> None:
         self.files.edit_config(lambda c: c.update(boot="auto"))
         self.assert_problem("'boot' is set to its default")
