@@ -45,6 +45,7 @@ std::string apply(flags& f, std::string_view name, std::string_view value) {
   if (name == "--ws-port") return port(f.ws_port);
   if (name == "--mqtts-port") return port(f.mqtts_port);
   if (name == "--wss-port") return port(f.wss_port);
+  if (name == "--ingress-port") return port(f.ingress_port);
   if (name == "--bind") {
     if (!is_ip_address(std::string(value))) return "must be an IPv4 or IPv6 address";
     f.bind_address = std::string(value);
@@ -65,7 +66,7 @@ bool takes_value(std::string_view name) {
   return name == "--options" || name == "--data-dir" || name == "--ssl-dir" ||
          name == "--share-dir" || name == "--bind" || name == "--mqtt-port" ||
          name == "--ws-port" || name == "--mqtts-port" || name == "--wss-port" ||
-         name == "--threads";
+         name == "--ingress-port" || name == "--threads";
 }
 
 }  // namespace
@@ -118,6 +119,8 @@ An MQTT broker for the Home Assistant add-on platform.
   --ws-port N        MQTT over WebSocket (default 1884; 0 turns it off)
   --mqtts-port N     MQTT over TLS (default 8883; 0 turns it off)
   --wss-port N       MQTT over WebSocket over TLS (default 8884; 0 turns it off)
+  --ingress-port N   HTTP: the web UI and /metrics (default 8099; 0 turns it off); with a
+                     Supervisor token only Home Assistant's ingress proxy may use the UI
   --threads N        I/O threads (default: the number of cores)
   --version          print the version and exit
   --help             print this text and exit

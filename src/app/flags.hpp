@@ -20,6 +20,7 @@ struct flags {
   std::uint16_t ws_port = 1884;
   std::uint16_t mqtts_port = 8883;
   std::uint16_t wss_port = 8884;
+  std::uint16_t ingress_port = 8099;  // HTTP: the web UI and /metrics
   std::size_t threads = 1;
   bool show_version = false;
   bool show_help = false;

@@ -16,13 +16,16 @@
 #include "addon/background_worker.hpp"
 #include "addon/login_authenticator.hpp"
 #include "addon/options.hpp"
+#include "addon/options_view.hpp"
 #include "addon/supervisor_services.hpp"
 #include "addon/system_users.hpp"
 #include "app/flags.hpp"
+#include "app/ingress.hpp"
 #include "broker/broker_config.hpp"
 #include "broker/broker_core.hpp"
 #include "broker/logger.hpp"
 #include "storage/broker_store.hpp"
+#include "storage/store_metrics.hpp"
 #include "transport/server.hpp"
 
 namespace {
@@ -175,6 +178,23 @@ int run_broker(const app::flags& f, broker::logger& log) {
   server_config.bind_address = f.bind_address;
   server_config.threads = f.threads;
   add_listeners(f, options, server_config, log);
+  // The web UI and /metrics on the ingress port.
+  const bool in_addon = supervisor_token().has_value();
+  addon::web_api web(core,
+                     addon::options_view_json(options,
+                                              {{"mqtt", f.mqtt_port},
+                                               {"ws", f.ws_port},
+                                               {"mqtts", f.mqtts_port},
+                                               {"wss", f.wss_port},
+                                               {"ingress", f.ingress_port}},
+                                              !in_addon),
+                     [&store](broker::prometheus_text& out) {
+                       storage::write_store_metrics(store->stats(), out);
+                     });
+  if (f.ingress_port != 0) {
+    server_config.listeners.push_back({"ingress", f.ingress_port});
+    server_config.http = app::ingress_service(web, in_addon);
+  }
   if (server_config.listeners.empty()) log.log(log_level::warning, "no listener is enabled");
 
   log.log(log_level::info, std::to_string(f.threads) + " I/O threads");

@@ -15,6 +15,10 @@ struct broker_config {
   std::chrono::seconds connect_timeout{10};         // a socket must send CONNECT within this
   std::chrono::seconds sys_interval{10};            // $SYS/broker/... publish period
   std::string version = "0.0.0";
+  // The web UI's topic tree: topics tracked with their last message, and the payload bytes it
+  // may keep (shared with the retained messages, which it also shows).
+  std::size_t ui_max_topics = 10000;
+  std::size_t ui_max_payload_bytes = 16 * 1024 * 1024;
   // Acknowledge QoS 1/2 publishes only once what they changed is on disk (needs persistence).
   bool strict_durability = false;
 };

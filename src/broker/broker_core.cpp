@@ -1,6 +1,7 @@
 #include "broker/broker_core.hpp"
 
 #include "broker/broker_state.hpp"
+#include "mqtt/topic.hpp"
 
 namespace broker {
 
@@ -33,6 +34,62 @@ broker_stats broker_core::stats() const {
   s.subscriptions = state_->subscription_count();
   s.sessions = state_->session_count();
   return s;
+}
+
+std::vector<client_info> broker_core::clients(std::size_t limit) const {
+  return state_->clients(limit);
+}
+
+connection_totals broker_core::totals() const {
+  return state_->totals();
+}
+
+std::uint64_t broker_core::clients_version() const {
+  return state_->clients_version();
+}
+
+topic_query_result broker_core::topics(const topic_query& q) const {
+  return state_->topics(q);
+}
+
+std::uint64_t broker_core::topics_version() const {
+  return state_->topics_version();
+}
+
+std::optional<topic_entry> broker_core::topic(std::string_view name) const {
+  return state_->topic(name);
+}
+
+event_log& broker_core::events() {
+  return state_->events();
+}
+
+bool broker_core::disconnect(std::string_view client_id) {
+  return state_->request_disconnect(client_id);
+}
+
+std::string broker_core::publish(std::string topic, std::string payload, int qos, bool retain) {
+  if (!mqtt::valid_topic_name(topic)) {
+    return "invalid topic name: it must not be empty or contain + or # [MQTT-4.7.3-1]";
+  }
+  if (topic.size() > 65535) return "topic longer than 65535 bytes";
+  if (topic.starts_with("$SYS")) return "$SYS topics belong to the broker";
+  if (qos < 0 || qos > 2) return "QoS must be 0, 1 or 2";
+  if (payload.size() > state_->config().max_packet_size) {
+    return "payload larger than the broker's maximum packet size";
+  }
+  state_->publish(std::make_shared<const message>(std::move(topic), std::move(payload),
+                                                  static_cast<mqtt::qos>(qos), retain));
+  return {};
+}
+
+bool broker_core::delete_retained(std::string_view topic) {
+  if (!mqtt::valid_topic_name(topic) || topic.starts_with("$SYS")) return false;
+  const std::optional<topic_entry> e = state_->topic(topic);
+  if (!e || !e->retained) return false;
+  state_->publish(
+      std::make_shared<const message>(std::string(topic), "", mqtt::qos::at_most_once, true));
+  return true;
 }
 
 const broker_config& broker_core::config() const {

@@ -8,12 +8,18 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
 
 #include "broker/authenticator.hpp"
 #include "broker/authorizer.hpp"
 #include "broker/broker_config.hpp"
+#include "broker/client_info.hpp"
+#include "broker/event_log.hpp"
 #include "broker/logger.hpp"
 #include "broker/persistence.hpp"
+#include "broker/topic_monitor.hpp"
 
 namespace broker {
 
@@ -47,6 +53,27 @@ class broker_core {
   broker_stats stats() const;
   const broker_config& config() const;
   logger& log();
+
+  // What the web UI shows and does. Safe from any thread.
+  // Clients with a session, connected or offline (persistent), at most `limit`.
+  std::vector<client_info> clients(std::size_t limit) const;
+  connection_totals totals() const;
+  // Grows whenever a client connects or goes.
+  std::uint64_t clients_version() const;
+  topic_query_result topics(const topic_query& q) const;
+  // The topic monitor's change number: grows with every message routed.
+  std::uint64_t topics_version() const;
+  std::optional<topic_entry> topic(std::string_view name) const;
+  event_log& events();
+  // Closes the client's connection as if the network had dropped it (its will is published).
+  // false when no client with that id is connected.
+  bool disconnect(std::string_view client_id);
+  // Publishes as the broker itself (no access control: whoever reaches the UI is the admin).
+  // An empty string, or what is wrong with the topic, payload or QoS.
+  std::string publish(std::string topic, std::string payload, int qos, bool retain);
+  // Deletes the topic's retained message the way a client does: an empty retained message
+  // [MQTT-3.3.1-10], which subscribers receive too. false when there was none.
+  bool delete_retained(std::string_view topic);
 
   // Used by connection; not for the transport.
   broker_state& state() { return *state_; }

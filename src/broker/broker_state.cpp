@@ -12,9 +12,26 @@ mqtt::qos min_qos(mqtt::qos a, mqtt::qos b) {
 }
 }  // namespace
 
+const char* protocol_name(mqtt::protocol_version version) {
+  switch (version) {
+    case mqtt::protocol_version::v3_1:
+      return "3.1";
+    case mqtt::protocol_version::v3_1_1:
+      return "3.1.1";
+    case mqtt::protocol_version::v5:
+      return "5.0";
+  }
+  return "?";
+}
+
 broker_state::broker_state(broker_config config, authenticator& auth, logger& log,
                            const authorizer* acl, persistence* store)
-    : config_(std::move(config)), auth_(auth), acl_(acl), store_(store), log_(log) {}
+    : config_(std::move(config)),
+      auth_(auth),
+      acl_(acl),
+      store_(store),
+      log_(log),
+      monitor_(config_.ui_max_topics, config_.ui_max_payload_bytes) {}
 
 namespace {
 client_identity identity_of(const session& s) {
@@ -81,6 +98,8 @@ bool broker_state::attach(connection_state& conn, bool clean_start,
     conn.attached = &s;
     conn.will = will ? std::make_unique<mqtt::will_message>(std::move(*will)) : nullptr;
     counters_.clients_connected.fetch_add(1, std::memory_order_relaxed);
+    conn.connected_at = std::chrono::system_clock::now();
+    clients_version_.fetch_add(1, std::memory_order_relaxed);
     if (previous_will)
       publish_will_locked(conn.client_id, previous_user, std::move(*previous_will));
   }
@@ -91,6 +110,7 @@ void broker_state::detach(connection_state& conn) {
   std::lock_guard lock(mutex_);
   if (!conn.link) return;
   conn.link = nullptr;
+  if (conn.attached) clients_version_.fetch_add(1, std::memory_order_relaxed);
   if (session* s = conn.attached) {
     conn.attached = nullptr;
     s->owner = nullptr;
@@ -139,6 +159,7 @@ void broker_state::publish(message_ptr msg) {
 }
 
 void broker_state::route_locked(const message_ptr& msg) {
+  monitor_.record(msg, std::chrono::system_clock::now());
   if (msg->retain()) {
     // $SYS statistics describe this run only: kept in memory, never written (an idle broker
     // would otherwise write to the SD card every 10 s, and restore stale figures).
@@ -178,6 +199,9 @@ void broker_state::deliver_locked(session& s, const message_ptr& msg, mqtt::qos 
   if (!s.enqueue(msg, q, on_subscribe, on_subscribe)) {
     counters_.publish_dropped.fetch_add(1, std::memory_order_relaxed);
     if (s.take_first_drop_notice()) {
+      events_.add(event_kind::limit, s.client_id(),
+                  "outgoing queue full (" + std::to_string(config_.max_queued_messages) +
+                      " messages): dropping messages for this client");
       log_.log(log_level::warning, s.client_id(),
                "outgoing queue full (" + std::to_string(config_.max_queued_messages) +
                    " messages): dropping messages for this client; the client is too slow or "
@@ -292,6 +316,7 @@ void broker_state::after_durable(const std::shared_ptr<connection_state>& conn,
 
 void broker_state::restore_retained(message_ptr msg) {
   std::lock_guard lock(mutex_);
+  monitor_.restore(msg, std::chrono::system_clock::now());
   retained_.store(std::move(msg));
 }
 
@@ -322,6 +347,88 @@ std::string broker_state::assign_client_id() {
   char id[40];
   std::snprintf(id, sizeof id, "auto-%016llx", static_cast<unsigned long long>(random_()));
   return id;
+}
+
+std::vector<client_info> broker_state::clients(std::size_t limit) const {
+  std::vector<client_info> out;
+  std::lock_guard lock(mutex_);
+  out.reserve(std::min(limit, sessions_.size()));
+  for (const auto& [id, s] : sessions_) {
+    if (out.size() >= limit) break;
+    client_info c;
+    c.client_id = id;
+    c.username = s->username();
+    c.clean_session = s->clean();
+    c.subscriptions = s->subscriptions().size();
+    c.queued = s->queued();
+    c.inflight = s->inflight();
+    c.dropped = s->dropped();
+    if (const connection_state* conn = s->owner) {
+      c.connected = true;
+      c.address = conn->remote_address;
+      c.protocol = protocol_name(conn->version);
+      c.transport = conn->transport;
+      c.keep_alive = conn->keep_alive;
+      c.since = conn->connected_at;
+      c.messages_in = conn->messages_in.load(std::memory_order_relaxed);
+      c.messages_out = conn->messages_out.load(std::memory_order_relaxed);
+    }
+    out.push_back(std::move(c));
+  }
+  return out;
+}
+
+connection_totals broker_state::totals() const {
+  connection_totals t;
+  std::lock_guard lock(mutex_);
+  for (const auto& [id, s] : sessions_) {
+    t.queued += s->queued();
+    t.inflight += s->inflight();
+    if (const connection_state* conn = s->owner) {
+      ++t.connections[{conn->transport, protocol_name(conn->version)}];
+    } else {
+      ++t.offline_sessions;
+    }
+  }
+  return t;
+}
+
+topic_query_result broker_state::topics(const topic_query& q) const {
+  std::lock_guard lock(mutex_);
+  return monitor_.query(q);
+}
+
+std::uint64_t broker_state::topics_version() const {
+  std::lock_guard lock(mutex_);
+  return monitor_.seq();
+}
+
+std::optional<topic_entry> broker_state::topic(std::string_view name) const {
+  std::lock_guard lock(mutex_);
+  const topic_entry* e = monitor_.find(name);
+  if (!e) {
+    // Over the monitor's cap, a retained message is still found in the retained store.
+    message_ptr retained = retained_.find(name);
+    if (!retained) return std::nullopt;
+    topic_entry r;
+    r.topic = retained->topic();
+    r.last = retained;
+    r.payload_size = retained->payload().size();
+    r.qos = retained->qos();
+    r.retained = true;
+    return r;
+  }
+  return *e;
+}
+
+bool broker_state::request_disconnect(std::string_view client_id) {
+  std::lock_guard lock(mutex_);
+  auto it = sessions_.find(std::string(client_id));
+  if (it == sessions_.end() || !it->second->owner) return false;
+  connection_state& conn = *it->second->owner;
+  conn.disconnect_requested.store(true, std::memory_order_relaxed);
+  if (conn.link) conn.link->wake();
+  return true;
 }
 
 std::size_t broker_state::retained_count() const {

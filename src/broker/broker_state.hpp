@@ -16,13 +16,16 @@
 #include "broker/authenticator.hpp"
 #include "broker/authorizer.hpp"
 #include "broker/broker_config.hpp"
+#include "broker/client_info.hpp"
 #include "broker/connection_state.hpp"
+#include "broker/event_log.hpp"
 #include "broker/logger.hpp"
 #include "broker/message.hpp"
 #include "broker/persistence.hpp"
 #include "broker/retained_store.hpp"
 #include "broker/session.hpp"
 #include "broker/subscription_tree.hpp"
+#include "broker/topic_monitor.hpp"
 
 namespace broker {
 
@@ -45,6 +48,7 @@ class broker_state {
   authenticator& auth() { return auth_; }
   logger& log() { return log_; }
   broker_counters& counters() { return counters_; }
+  event_log& events() { return events_; }
 
   // An authenticated CONNECT: takes over a connection with the same client id [MQTT-3.1.4-2],
   // resumes or starts the session [MQTT-3.1.2-4] [MQTT-3.1.2-6], and keeps the will.
@@ -97,6 +101,15 @@ class broker_state {
   // $SYS/broker/... statistics, retained, like Mosquitto's.
   void publish_sys(std::chrono::steady_clock::time_point now);
 
+  // The web UI's views and actions (broker_core.hpp describes them).
+  std::vector<client_info> clients(std::size_t limit) const;
+  connection_totals totals() const;
+  std::uint64_t clients_version() const { return clients_version_.load(); }
+  topic_query_result topics(const topic_query& q) const;
+  std::uint64_t topics_version() const;
+  std::optional<topic_entry> topic(std::string_view name) const;
+  bool request_disconnect(std::string_view client_id);
+
   std::size_t retained_count() const;
   std::size_t subscription_count() const;
   std::size_t session_count() const;
@@ -118,12 +131,16 @@ class broker_state {
   persistence* store_;
   logger& log_;
   broker_counters counters_;
+  event_log events_;
+  // Bumped whenever a client connects or goes: the UI fetches the list again then.
+  std::atomic<std::uint64_t> clients_version_{0};
   const std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
 
   mutable std::mutex mutex_;
   std::unordered_map<std::string, std::unique_ptr<session>> sessions_;
   subscription_tree subscriptions_;
   retained_store retained_;
+  topic_monitor monitor_;
   std::mt19937_64 random_{std::random_device{}()};
 };
 

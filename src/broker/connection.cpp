@@ -9,9 +9,11 @@
 
 namespace broker {
 
-connection::connection(broker_core& core, transport_link& link, std::string remote_address)
+connection::connection(broker_core& core, transport_link& link, std::string remote_address,
+                       std::string transport)
     : state_(std::make_shared<connection_state>(core.state(), link, std::move(remote_address),
-                                                core.config().max_packet_size)) {}
+                                                core.config().max_packet_size,
+                                                std::move(transport))) {}
 
 connection::~connection() {
   on_closed();

@@ -27,7 +27,9 @@ class connection {
  public:
   using clock = std::chrono::steady_clock;
 
-  connection(broker_core& core, transport_link& link, std::string remote_address);
+  // `transport`: the listener's kind (mqtt, ws, mqtts, wss), shown in the web UI and metrics.
+  connection(broker_core& core, transport_link& link, std::string remote_address,
+             std::string transport = "mqtt");
   ~connection();
   connection(const connection&) = delete;
   connection& operator=(const connection&) = delete;

@@ -25,8 +25,9 @@ constexpr std::size_t copy_below = 512;
 void reply(connection_state& st, const mqtt::packet& p) {
   mqtt::encode(p, st.version, st.control_out);
   if (st.control_out.size() > max_reply_backlog) {
-    close_with(st, log_level::warning,
-               "client does not read its acknowledgements (reply backlog over 4 MiB)");
+    const char* why = "client does not read its acknowledgements (reply backlog over 4 MiB)";
+    st.broker.events().add(event_kind::limit, st.client_id, why);
+    close_with(st, log_level::warning, why);
   }
 }
 
@@ -74,7 +75,9 @@ const char* describe_refusal(auth_result r) {
   }
 }
 
-void refuse_connect(connection_state& st, std::uint8_t code, std::string reason) {
+void refuse_connect(connection_state& st, std::uint8_t code, std::string reason,
+                    event_kind kind = event_kind::connect_refused) {
+  st.broker.events().add(kind, st.client_id, reason);
   // A refused CONNECT gets its CONNACK, then the connection closes [MQTT-3.2.2-5].
   reply(st, mqtt::connack_packet{false, code, {}});
   close_with(st, log_level::notice, std::move(reason));
@@ -86,9 +89,11 @@ void finish_connect(const std::shared_ptr<connection_state>& self, auth_result r
   if (st.stage != phase::authenticating) return;
   const std::string user = st.username ? "'" + *st.username + "'" : "(none)";
   if (result != auth_result::accepted) {
+    // The event names the user and the address, never the password.
     refuse_connect(st, connack_code(result),
                    std::string("connection refused: ") + describe_refusal(result) + ", user " +
-                       user + ", from " + st.remote_address);
+                       user + ", from " + st.remote_address,
+                   event_kind::login_refused);
     wake_self(st);
     return;
   }
@@ -189,6 +194,7 @@ void handle_publish(const std::shared_ptr<connection_state>& self, mqtt::publish
     return;
   }
   st.broker.counters().messages_received.fetch_add(1, std::memory_order_relaxed);
+  st.messages_in.fetch_add(1, std::memory_order_relaxed);
   // Denied publishes are dropped but still acknowledged, so the client does not resend them.
   const bool accepted = st.broker.may_publish(st, p.topic);
   if (!accepted) {
@@ -282,6 +288,10 @@ void handle_decode_error(connection_state& st, mqtt::decode_error error) {
                    "connection refused: unsupported protocol level, from " + st.remote_address);
     return;
   }
+  if (error == mqtt::decode_error::packet_too_large) {
+    st.broker.events().add(event_kind::limit, st.client_id,
+                           std::string(mqtt::describe(error)) + ", from " + st.remote_address);
+  }
   close_with(
       st, error == mqtt::decode_error::packet_too_large ? log_level::warning : log_level::notice,
       std::string("malformed packet: ") + mqtt::describe(error) + ", from " + st.remote_address);
@@ -310,6 +320,7 @@ void process_input(const std::shared_ptr<connection_state>& self) {
   }
   if (st.stage == phase::authenticating &&
       st.reader.buffered() > st.broker.config().max_packet_size) {
+    st.broker.events().add(event_kind::limit, st.client_id, "too much data sent before CONNACK");
     close_with(st, log_level::warning, "too much data sent before CONNACK");
   }
 }
@@ -321,6 +332,10 @@ void collect_output(connection_state& st, output_batch& out) {
   bytes += st.control_out;
   st.control_out.clear();
 
+  if (st.stage == phase::connected && st.disconnect_requested.load(std::memory_order_relaxed)) {
+    // Like a dropped network connection: the will goes out [MQTT-3.1.2-8].
+    close_with(st, log_level::notice, "disconnected from the web UI");
+  }
   thread_local std::vector<outgoing_publish> ready;
   ready.clear();
   if (st.stage == phase::connected && !st.broker.take_output(st, ready, output_budget)) {
@@ -355,6 +370,7 @@ void collect_output(connection_state& st, output_batch& out) {
   out.commit_inline();
   auto& counters = st.broker.counters();
   counters.messages_sent.fetch_add(publishes, std::memory_order_relaxed);
+  st.messages_out.fetch_add(publishes, std::memory_order_relaxed);
   counters.bytes_sent.fetch_add(out.total_size() - before, std::memory_order_relaxed);
 }
 

@@ -3,6 +3,7 @@
 // broker state (any thread, under its lock). Fields marked [locked] are read and written only
 // with broker_state's lock held; the rest belong to the connection's own thread.
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <memory>
@@ -22,8 +23,12 @@ struct connection_state {
   using clock = std::chrono::steady_clock;
 
   connection_state(broker_state& b, transport_link& l, std::string address,
-                   std::size_t max_packet_size)
-      : broker(b), link(&l), remote_address(std::move(address)), reader(max_packet_size) {}
+                   std::size_t max_packet_size, std::string transport_kind = "mqtt")
+      : broker(b),
+        link(&l),
+        remote_address(std::move(address)),
+        transport(std::move(transport_kind)),
+        reader(max_packet_size) {}
 
   broker_state& broker;
 
@@ -36,10 +41,18 @@ struct connection_state {
   std::unique_ptr<mqtt::will_message> will;
   // [locked] another connection took the client id over [MQTT-3.1.4-2]: close.
   bool taken_over = false;
+  // Set from any thread (the web UI's "disconnect"): the connection closes on its own thread at
+  // its next output, as if its network connection had dropped (the will is published).
+  std::atomic<bool> disconnect_requested{false};
+  // PUBLISH packets in from the client and out to it; read from other threads for the web UI.
+  std::atomic<std::uint64_t> messages_in{0};
+  std::atomic<std::uint64_t> messages_out{0};
 
   enum class phase { awaiting_connect, authenticating, connected, closing, closed };
   phase stage = phase::awaiting_connect;
   std::string remote_address;
+  std::string transport;                               // the listener's kind: mqtt, ws, mqtts, wss
+  std::chrono::system_clock::time_point connected_at;  // set when CONNACK accepted it
   std::string client_id;
   std::optional<std::string> username;
   mqtt::protocol_version version = mqtt::protocol_version::v3_1_1;

@@ -50,7 +50,7 @@ class opening_connection final : public session_base,
       self->finish();
       auto session = std::make_shared<stream_session<any_stream>>(
           any_stream(self->stream_), self->context_.core, self->context_.registry,
-          self->remote_address_);
+          self->remote_address_, self->kind_);
       session->start();
     });
   }

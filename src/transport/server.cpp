@@ -9,6 +9,7 @@
 #include <csignal>
 #include <mutex>
 
+#include "transport/http_server.hpp"
 #include "transport/io_pool.hpp"
 #include "transport/opening_connection.hpp"
 #include "transport/session_registry.hpp"
@@ -26,13 +27,14 @@ using boost::system::error_code;
 
 namespace {
 
-enum class listener_kind { mqtt, ws, mqtts, wss };
+enum class listener_kind { mqtt, ws, mqtts, wss, http };
 
 std::optional<listener_kind> parse_kind(const std::string& kind) {
   if (kind == "mqtt") return listener_kind::mqtt;
   if (kind == "ws") return listener_kind::ws;
   if (kind == "mqtts") return listener_kind::mqtts;
   if (kind == "wss") return listener_kind::wss;
+  if (kind == "ingress") return listener_kind::http;
   return std::nullopt;
 }
 
@@ -68,6 +70,7 @@ struct server::impl {
   // Before pool_: queued handlers that still hold sessions die with the pool, and a dying session
   // unregisters itself.
   session_registry registry_;
+  std::unique_ptr<http_context> http_;  // when an http listener is configured; sessions use it
   io_pool pool_;
   asio::signal_set signals_;
   asio::steady_timer tick_timer_;
@@ -91,6 +94,10 @@ std::optional<std::string> server::impl::listen() {
       if (!config_.tls) return "the " + l.kind + " listener needs a certificate and key";
       tls_ = std::make_unique<tls_context_source>(*config_.tls, log_, config_.tls_reload_check);
       if (std::optional<std::string> error = tls_->load()) return error;
+    }
+    if (*kind == listener_kind::http && !http_) {
+      if (!config_.http) return "the ingress listener needs a service";
+      http_ = std::make_unique<http_context>(*config_.http, registry_, log_);
     }
   }
   for (const listener_config& l : config_.listeners) {
@@ -119,10 +126,17 @@ void server::impl::on_accept(listener_kind kind, const std::string& kind_name, t
   if (log_.enabled(broker::log_level::debug)) {
     log_.log(broker::log_level::debug, "new " + kind_name + " connection from " + address);
   }
+  if (kind == listener_kind::http) {
+    asio::post(pool_.context(context_index),
+               [this, socket = std::move(socket), address = std::move(address)]() mutable {
+                 serve_http(std::move(socket), *http_, std::move(address));
+               });
+    return;
+  }
   if (kind == listener_kind::mqtt) {
     auto session = std::make_shared<stream_session<tcp_stream>>(
         tcp_stream(std::move(socket), pool_.read_buffer(context_index)), core_, registry_,
-        std::move(address));
+        std::move(address), kind_name);
     asio::post(pool_.context(context_index), [session] { session->start(); });
     return;
   }
@@ -139,6 +153,7 @@ void server::impl::on_accept(listener_kind kind, const std::string& kind_name, t
                                ws_limits_);
       break;
     case listener_kind::mqtt:
+    case listener_kind::http:
       return;
   }
   asio::post(pool_.context(context_index),

@@ -13,19 +13,23 @@
 
 #include "broker/broker_core.hpp"
 #include "broker/logger.hpp"
+#include "transport/http_service.hpp"
 #include "transport/tls_context_source.hpp"
 
 namespace transport {
 
 struct listener_config {
-  std::string kind;  // "mqtt" (TCP), "ws" (WebSocket), "mqtts" (TLS), "wss" (WebSocket over TLS)
+  // "mqtt" (TCP), "ws" (WebSocket), "mqtts" (TLS), "wss" (WebSocket over TLS),
+  // "ingress" (HTTP: the web UI and /metrics, served by `http`)
+  std::string kind;
   std::uint16_t port = 0;
 };
 
 struct server_config {
   std::string bind_address;  // empty: every IPv4 and IPv6 address
   std::vector<listener_config> listeners;
-  std::optional<tls_files> tls;  // required when a TLS listener is configured
+  std::optional<tls_files> tls;      // required when a TLS listener is configured
+  std::optional<http_service> http;  // required when an http listener is configured
   // A TLS or WebSocket client must finish its handshake within this, or is dropped.
   std::chrono::milliseconds handshake_timeout{10000};
   // How often, at most, a new TLS connection makes the server look whether the certificate

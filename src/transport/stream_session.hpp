@@ -35,13 +35,14 @@ class stream_session final : public session_base,
   using clock = broker::connection::clock;
 
   stream_session(Stream stream, broker::broker_core& core, session_registry& registry,
-                 std::string remote_address)
+                 std::string remote_address, std::string kind)
       : stream_(std::move(stream)),
         executor_(stream_.get_executor()),
         timer_(executor_),
         core_(core),
         registry_(registry),
-        remote_address_(std::move(remote_address)) {}
+        remote_address_(std::move(remote_address)),
+        kind_(std::move(kind)) {}
 
   ~stream_session() override {
     // Reached without close() only when the I/O threads were abandoned at shutdown.
@@ -51,7 +52,7 @@ class stream_session final : public session_base,
 
   // Call on the stream's executor (post it there), once.
   void start() {
-    connection_ = std::make_unique<broker::connection>(core_, *this, remote_address_);
+    connection_ = std::make_unique<broker::connection>(core_, *this, remote_address_, kind_);
     registry_id_ = registry_.add(this->weak_from_this());
     if (registry_id_ == 0) {  // the broker is shutting down
       close();
@@ -208,6 +209,7 @@ class stream_session final : public session_base,
   broker::broker_core& core_;
   session_registry& registry_;
   std::string remote_address_;
+  std::string kind_;  // mqtt, ws, mqtts, wss
   std::uint64_t registry_id_ = 0;
 
   broker::output_batch batch_;  // what the write in flight is sending

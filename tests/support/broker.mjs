@@ -148,6 +148,7 @@ function our_command(port, files) {
     '--ws-port', '0',
     '--mqtts-port', '0',
     '--wss-port', '0',
+    '--ingress-port', '0',
   ];
   return { command: broker_binary(), args, ready: new RegExp(`listening: mqtt \\S+:${port}\\b`) };
 }

@@ -71,7 +71,7 @@ export async function run_broker_to_exit({
       '--bind',
       '127.0.0.1',
     ];
-    for (const flag of ['--mqtt-port', '--ws-port', '--mqtts-port', '--wss-port']) {
+    for (const flag of ['--mqtt-port', '--ws-port', '--mqtts-port', '--wss-port', '--ingress-port']) {
       args.push(flag, String(await free_tcp_port()));
     }
     if (ssl_dir) args.push('--ssl-dir', ssl_dir);

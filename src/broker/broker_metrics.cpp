@@ -1,0 +1,54 @@
+#include "broker/broker_metrics.hpp"
+
+#include "broker/broker_core.hpp"
+
+namespace broker {
+
+void write_broker_metrics(broker_core& core, prometheus_text& out) {
+  const broker_stats s = core.stats();
+  const connection_totals t = core.totals();
+
+  out.family("mqtt_broker_info", "gauge", "The broker's version, as a label; always 1.");
+  out.sample("mqtt_broker_info", std::uint64_t{1}, {{"version", core.config().version}});
+
+  out.family("mqtt_broker_connections", "gauge",
+             "Connected MQTT clients by transport (mqtt, ws, mqtts, wss) and protocol version.");
+  // Every transport and protocol appears, at 0 when unused, so a dashboard's series exist.
+  for (const char* transport : {"mqtt", "ws", "mqtts", "wss"}) {
+    for (const char* protocol : {"3.1", "3.1.1", "5.0"}) {
+      auto it = t.connections.find({transport, protocol});
+      out.sample("mqtt_broker_connections", it == t.connections.end() ? 0 : it->second,
+                 {{"transport", transport}, {"protocol", protocol}});
+    }
+  }
+  out.gauge("mqtt_broker_sessions", "Sessions, connected or kept for an offline client.",
+            s.sessions);
+  out.gauge("mqtt_broker_offline_sessions",
+            "Persistent sessions kept while their client is offline.", t.offline_sessions);
+  out.counter("mqtt_broker_messages_received_total", "PUBLISH packets received from clients.",
+              s.messages_received);
+  out.counter("mqtt_broker_messages_sent_total", "PUBLISH packets sent to clients.",
+              s.messages_sent);
+  out.counter("mqtt_broker_received_bytes_total", "Bytes of MQTT packets received.",
+              s.bytes_received);
+  out.counter("mqtt_broker_sent_bytes_total", "Bytes of MQTT packets sent.", s.bytes_sent);
+  out.gauge("mqtt_broker_retained_messages", "Retained messages.", s.retained_messages);
+  out.gauge("mqtt_broker_subscriptions", "Subscriptions of all sessions.", s.subscriptions);
+  out.gauge("mqtt_broker_queued_messages",
+            "Messages waiting for their client behind the in-flight window.", t.queued);
+  out.gauge("mqtt_broker_inflight_messages", "QoS 1 and 2 messages sent and not yet acknowledged.",
+            t.inflight);
+  out.counter("mqtt_broker_dropped_messages_total",
+              "Messages dropped because a client's queue was full.", s.publish_dropped);
+
+  event_log& events = core.events();
+  out.family("mqtt_broker_events_total", "counter",
+             "Notable events by kind: refused logins, other refused connections, limit hits "
+             "(queue full, packet too large, reply backlog, data before CONNACK).");
+  for (event_kind kind :
+       {event_kind::login_refused, event_kind::connect_refused, event_kind::limit}) {
+    out.sample("mqtt_broker_events_total", events.count(kind), {{"kind", name_of(kind)}});
+  }
+}
+
+}  // namespace broker

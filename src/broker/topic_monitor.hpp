@@ -1,0 +1,76 @@
+#pragma once
+// The last message seen on each topic, for the web UI's topic tree: what MQTT Explorer shows,
+// kept by the broker. Bounded twice: at most `max_topics` topics are tracked (messages on newer
+// topics are counted, not kept), and payloads are kept only while their total stays within
+// `max_payload_bytes` (beyond it an entry keeps the size, not the bytes). Payloads are shared
+// with the routed message, so a retained message costs nothing more here.
+// Not thread-safe: the broker state's lock guards it.
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "broker/message.hpp"
+
+namespace broker {
+
+struct topic_entry {
+  std::string topic;
+  message_ptr last;  // null when the payload was not kept (see payload_size)
+  std::size_t payload_size = 0;
+  mqtt::qos qos = mqtt::qos::at_most_once;
+  bool retained = false;  // the topic has a retained message now
+  bool cleared = false;   // the last message deleted the retained message: nothing to show
+  std::uint64_t messages = 0;
+  std::uint64_t seq = 0;  // the monitor's change number when this entry last changed
+  std::chrono::system_clock::time_point updated;
+};
+
+struct topic_query {
+  std::string_view filter = "#";  // a valid MQTT topic filter
+  std::uint64_t since = 0;        // only entries changed after this change number
+  std::size_t limit = 1000;
+};
+
+struct topic_query_result {
+  std::vector<topic_entry> entries;  // sorted by topic
+  bool truncated = false;            // more matched than `limit`
+  std::uint64_t seq = 0;             // the monitor's change number now: the next `since`
+};
+
+class topic_monitor {
+ public:
+  topic_monitor(std::size_t max_topics, std::size_t max_payload_bytes)
+      : max_topics_(max_topics), max_payload_bytes_(max_payload_bytes) {}
+
+  // A message the broker routed (a retained one with an empty payload deletes the retained
+  // message [MQTT-3.3.1-10]).
+  void record(const message_ptr& msg, std::chrono::system_clock::time_point now);
+  // A retained message read back from storage at start.
+  void restore(const message_ptr& msg, std::chrono::system_clock::time_point now);
+
+  topic_query_result query(const topic_query& q) const;
+  const topic_entry* find(std::string_view topic) const;
+
+  std::size_t size() const { return entries_.size(); }
+  std::uint64_t seq() const { return seq_; }
+  // Messages on topics beyond max_topics, not shown.
+  std::uint64_t untracked_messages() const { return untracked_; }
+  std::size_t payload_bytes() const { return payload_bytes_; }
+
+ private:
+  void keep(topic_entry& e, const message_ptr& msg);
+
+  const std::size_t max_topics_;
+  const std::size_t max_payload_bytes_;
+  std::unordered_map<std::string, topic_entry> entries_;
+  std::uint64_t seq_ = 0;
+  std::uint64_t untracked_ = 0;
+  std::size_t payload_bytes_ = 0;
+};
+
+}  // namespace broker
