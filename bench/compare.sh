@@ -173,10 +173,10 @@ start_broker() {
     echo '{"logins":[{"username":"bench","password":"bench"}]}' >"$dir/options.json"
     local extra=()
     [[ -n "$broker_threads" ]] && extra=(--threads "$broker_threads")
-    local ports=(--mqtt-port "$broker_port" --ws-port 0 --mqtts-port 0 --wss-port 0)
+    local ports=(--mqtt-port "$broker_port" --ws-port 0 --mqtts-port 0 --wss-port 0 --ingress-port 0)
     case $current_transport in
-      ws) ports=(--mqtt-port 0 --ws-port "$broker_port" --mqtts-port 0 --wss-port 0) ;;
-      tls) ports=(--mqtt-port 0 --ws-port 0 --mqtts-port "$broker_port" --wss-port 0 --ssl-dir "$ssl_dir") ;;
+      ws) ports=(--mqtt-port 0 --ws-port "$broker_port" --mqtts-port 0 --wss-port 0 --ingress-port 0) ;;
+      tls) ports=(--mqtt-port 0 --ws-port 0 --mqtts-port "$broker_port" --wss-port 0 --ingress-port 0 --ssl-dir "$ssl_dir") ;;
     esac
     "$broker_bin" --options "$dir/options.json" --data-dir "$dir/data" --bind 127.0.0.1 \
       "${ports[@]}" "${extra[@]}" >"$broker_log" 2>&1 &

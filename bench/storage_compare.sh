@@ -152,7 +152,7 @@ start_broker() {
   if [[ $kind == ours ]]; then
     echo '{"logins":[{"username":"bench","password":"bench"}]}' >"$broker_dir/options.json"
     set -- "$broker_bin" --options "$broker_dir/options.json" --data-dir "$broker_dir/data" \
-      --bind 127.0.0.1 --mqtt-port "$port" --ws-port 0 --mqtts-port 0 --wss-port 0
+      --bind 127.0.0.1 --mqtt-port "$port" --ws-port 0 --mqtts-port 0 --wss-port 0 --ingress-port 0
   else
     mosquitto_passwd -c -b "$broker_dir/passwd" bench bench
     {

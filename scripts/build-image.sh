@@ -309,7 +309,7 @@ print(s.getsockname()[1])')"
   env -u SUPERVISOR_TOKEN -u HASSIO_TOKEN "$stage_dir/usr/bin/mqtt-broker" \
     --options "$smoke_dir/options.json" --data-dir "$smoke_dir/data" \
     --ssl-dir "$smoke_dir" --share-dir "$smoke_dir" --bind 127.0.0.1 --mqtt-port "$port" \
-    --ws-port 0 --mqtts-port 0 --wss-port 0 --threads 1 >"$smoke_dir/broker.log" 2>&1 &
+    --ws-port 0 --mqtts-port 0 --wss-port 0 --ingress-port 0 --threads 1 >"$smoke_dir/broker.log" 2>&1 &
   broker_pid=$!
 
   deadline=$((SECONDS + 15))

@@ -19,6 +19,8 @@ packages=(
   mosquitto
   mosquitto-clients
   python3-paho-mqtt
+  python3-prometheus-client
+  chromium
   openssl
   shellcheck
   python3

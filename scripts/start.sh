@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The first command for a newcomer: installs what is missing, builds, and runs the broker on an
 # embedded default: data in ./data of the checkout, no Supervisor, MQTT on 127.0.0.1:1883
-# (MQTT_PORT overrides the port). Options come from ./data/options.json when it exists; without it
+# (MQTT_PORT overrides the port), its web UI and /metrics on http://127.0.0.1:8099 (UI_PORT
+# overrides it, 0 turns it off). Options come from ./data/options.json when it exists; without it
 # every option has its default. Ctrl-C stops the broker.
 set -euo pipefail
 
@@ -13,6 +14,7 @@ bash scripts/build.sh
 
 data_dir="$repo_root/data"
 port="${MQTT_PORT:-1883}"
+ui_port="${UI_PORT:-8099}"
 mkdir -p "$data_dir"
 
 # A port already taken (often a Mosquitto service) would make the broker exit at once.
@@ -29,6 +31,7 @@ password_of_homeassistant="\$($read_password '$data_dir/system_user.json')"
 cat <<INFO
 
 The broker starts below on 127.0.0.1:$port (data in $data_dir). Ctrl-C stops it.
+Its web UI (clients, topics, publish) is at http://127.0.0.1:$ui_port/ unless UI_PORT=0.
 To watch every message, run this in another terminal (the homeassistant user's password is
 generated on first start and kept in $data_dir/system_user.json):
 
@@ -47,4 +50,5 @@ exec env -u SUPERVISOR_TOKEN -u HASSIO_TOKEN "$repo_root/build/mqtt-broker" \
   --mqtt-port "$port" \
   --ws-port 0 \
   --mqtts-port 0 \
-  --wss-port 0
+  --wss-port 0 \
+  --ingress-port "$ui_port"
