@@ -157,6 +157,10 @@ std::optional<std::string> query_value(std::string_view query, std::string_view 
   return std::nullopt;
 }
 
+void web_api::count_limit(limit l) {
+  limit_hits_[static_cast<std::size_t>(l)].fetch_add(1, std::memory_order_relaxed);
+}
+
 web_api::web_api(broker::broker_core& core, std::string options_json, metrics_source extra_metrics)
     : core_(core),
       options_json_(std::move(options_json)),
@@ -191,6 +195,14 @@ web_response web_api::get(std::string_view path, std::string_view query, std::st
   if (path == "/metrics") {
     broker::prometheus_text text;
     broker::write_broker_metrics(core_, text);
+    text.family("mqtt_broker_ui_limit_hits_total", "counter",
+                "Requests and connections of the ingress port refused or ended at a bound.");
+    constexpr const char* names[] = {"connections", "websockets", "header_size", "body_size",
+                                     "deadline"};
+    for (std::size_t i = 0; i < limit_hits_.size(); ++i) {
+      text.sample("mqtt_broker_ui_limit_hits_total", limit_hits_[i].load(std::memory_order_relaxed),
+                  {{"limit", names[i]}});
+    }
     if (extra_metrics_) extra_metrics_(text);
     return {200, "text/plain; version=0.0.4; charset=utf-8", text.take()};
   }

@@ -19,6 +19,9 @@
 // POSTs must say Content-Type: application/json: a browser cannot send that from another site
 // without a CORS preflight, which is never granted, so a page elsewhere cannot act here.
 
+#include <array>
+#include <atomic>
+#include <cstdint>
 #include <functional>
 #include <string>
 #include <string_view>
@@ -54,6 +57,11 @@ class web_api {
   // A small JSON object for the live-update WebSocket.
   std::string live_status();
 
+  // The HTTP server refused or ended something at one of its bounds; /metrics counts them as
+  // mqtt_broker_ui_limit_hits_total{limit=...}. Thread-safe.
+  enum class limit { connections, websockets, header_size, body_size, deadline };
+  void count_limit(limit l);
+
   // Limits the JSON answers keep to.
   static constexpr std::size_t max_clients = 2000;
   static constexpr std::size_t max_topics = 2000;
@@ -68,6 +76,7 @@ class web_api {
   broker::broker_core& core_;
   std::string options_json_;
   metrics_source extra_metrics_;
+  std::array<std::atomic<std::uint64_t>, 5> limit_hits_{};
 };
 
 // The X-Ingress-Path value to use as the page's base: "/api/hassio_ingress/abc" as is; empty when

@@ -56,6 +56,10 @@ std::uint64_t broker_core::topics_version() const {
   return state_->topics_version();
 }
 
+topic_monitor_figures broker_core::monitor_figures() const {
+  return state_->monitor_figures();
+}
+
 std::optional<topic_entry> broker_core::topic(std::string_view name) const {
   return state_->topic(name);
 }

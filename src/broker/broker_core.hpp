@@ -63,6 +63,8 @@ class broker_core {
   topic_query_result topics(const topic_query& q) const;
   // The topic monitor's change number: grows with every message routed.
   std::uint64_t topics_version() const;
+  // How full the topic monitor is (for /metrics).
+  topic_monitor_figures monitor_figures() const;
   std::optional<topic_entry> topic(std::string_view name) const;
   event_log& events();
   // Closes the client's connection as if the network had dropped it (its will is published).

@@ -41,6 +41,14 @@ void write_broker_metrics(broker_core& core, prometheus_text& out) {
   out.counter("mqtt_broker_dropped_messages_total",
               "Messages dropped because a client's queue was full.", s.publish_dropped);
 
+  const topic_monitor_figures monitor = core.monitor_figures();
+  out.gauge("mqtt_broker_ui_topics", "Topics the web UI's topic tree tracks.", monitor.topics);
+  out.counter("mqtt_broker_ui_untracked_messages_total",
+              "Messages on topics beyond the web UI's topic cap, not shown in its tree.",
+              monitor.untracked_messages);
+  out.gauge("mqtt_broker_ui_payload_bytes", "Payload bytes the web UI's topic tree holds.",
+            monitor.payload_bytes);
+
   event_log& events = core.events();
   out.family("mqtt_broker_events_total", "counter",
              "Notable events by kind: refused logins, other refused connections, limit hits "

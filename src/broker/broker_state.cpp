@@ -403,6 +403,11 @@ std::uint64_t broker_state::topics_version() const {
   return monitor_.seq();
 }
 
+topic_monitor_figures broker_state::monitor_figures() const {
+  std::lock_guard lock(mutex_);
+  return monitor_.figures();
+}
+
 std::optional<topic_entry> broker_state::topic(std::string_view name) const {
   std::lock_guard lock(mutex_);
   const topic_entry* e = monitor_.find(name);

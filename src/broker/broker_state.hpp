@@ -107,6 +107,7 @@ class broker_state {
   std::uint64_t clients_version() const { return clients_version_.load(); }
   topic_query_result topics(const topic_query& q) const;
   std::uint64_t topics_version() const;
+  topic_monitor_figures monitor_figures() const;
   std::optional<topic_entry> topic(std::string_view name) const;
   bool request_disconnect(std::string_view client_id);
 

@@ -42,6 +42,12 @@ struct topic_query_result {
   std::uint64_t seq = 0;             // the monitor's change number now: the next `since`
 };
 
+struct topic_monitor_figures {
+  std::size_t topics = 0;
+  std::uint64_t untracked_messages = 0;
+  std::size_t payload_bytes = 0;
+};
+
 class topic_monitor {
  public:
   topic_monitor(std::size_t max_topics, std::size_t max_payload_bytes)
@@ -61,6 +67,7 @@ class topic_monitor {
   // Messages on topics beyond max_topics, not shown.
   std::uint64_t untracked_messages() const { return untracked_; }
   std::size_t payload_bytes() const { return payload_bytes_; }
+  topic_monitor_figures figures() const { return {entries_.size(), untracked_, payload_bytes_}; }
 
  private:
   void keep(topic_entry& e, const message_ptr& msg);

@@ -39,6 +39,10 @@ constexpr const char* content_security_policy =
     "img-src 'self' data:; base-uri 'self'; form-action 'self'; frame-ancestors 'self'";
 constexpr std::size_t max_ws_message = 4096;  // the page sends nothing; whatever comes is dropped
 
+void count(const http_context& context, http_limit limit) {
+  if (context.service.on_limit) context.service.on_limit(limit);
+}
+
 std::string_view to_std(beast::string_view s) {
   return {s.data(), s.size()};
 }
@@ -51,10 +55,10 @@ std::string peer_ip(const std::string& address) {
   return address.substr(0, address.rfind(':'));
 }
 
-// One of the context's connection slots, given back when the last holder is gone.
+// One taken slot of a counter (see take_slot), given back when its holder is gone.
 class connection_slot {
  public:
-  explicit connection_slot(std::atomic<std::size_t>& counter) : counter_(&counter) {}
+  explicit connection_slot(std::atomic<std::size_t>* counter = nullptr) : counter_(counter) {}
   connection_slot(connection_slot&& other) noexcept
       : counter_(std::exchange(other.counter_, nullptr)) {}
   connection_slot& operator=(connection_slot&&) = delete;
@@ -68,14 +72,24 @@ class connection_slot {
 
 // The live-update WebSocket: pushes the service's status whenever it changed, reads (and drops)
 // whatever the page sends so pings and the close handshake are answered.
+// Takes one of `counter`'s `max` slots, or none (an empty slot) when all are taken.
+std::optional<connection_slot> take_slot(std::atomic<std::size_t>& counter, std::size_t max) {
+  if (counter.fetch_add(1, std::memory_order_relaxed) >= max) {
+    counter.fetch_sub(1, std::memory_order_relaxed);
+    return std::nullopt;
+  }
+  return connection_slot(&counter);
+}
+
 class live_socket final : public session_base, public std::enable_shared_from_this<live_socket> {
  public:
-  live_socket(beast::tcp_stream stream, http_context& context, connection_slot slot)
+  live_socket(beast::tcp_stream stream, http_context& context, connection_slot slot,
+              connection_slot ws_slot)
       : ws_(std::move(stream)),
         timer_(ws_.get_executor()),
         context_(context),
         slot_(std::move(slot)),
-        ws_slot_(context.websockets) {}
+        ws_slot_(std::move(ws_slot)) {}
 
   ~live_socket() override {
     if (registry_id_ != 0) context_.registry.remove(registry_id_);
@@ -220,8 +234,18 @@ class http_session final : public session_base, public std::enable_shared_from_t
 
   void on_read(error_code ec) {
     if (closed_) return;
-    if (ec == http::error::header_limit) return answer_error(431, "request header too large");
-    if (ec == http::error::body_limit) return answer_error(413, "request body too large");
+    if (ec == http::error::header_limit) {
+      count(context_, http_limit::header_size);
+      return answer_error(431, "request header too large");
+    }
+    if (ec == http::error::body_limit) {
+      count(context_, http_limit::body_size);
+      return answer_error(413, "request body too large");
+    }
+    // A request that did not arrive in time (an idle kept-alive connection just ends).
+    if (ec == beast::error::timeout && (parser_->got_some() || answered_ == 0)) {
+      count(context_, http_limit::deadline);
+    }
     if (ec) {  // the peer closed, the deadline passed, or the request was not HTTP
       if (ec != http::error::end_of_stream && ec != beast::error::timeout &&
           ec != asio::error::operation_aborted && ec != asio::error::eof &&
@@ -277,10 +301,14 @@ class http_session final : public session_base, public std::enable_shared_from_t
     if (path != context_.service.websocket_path) {
       return answer_error(404, "no WebSocket at this path");
     }
-    if (context_.websockets.load(std::memory_order_relaxed) >= context_.service.max_websockets) {
+    std::optional<connection_slot> ws_slot =
+        take_slot(context_.websockets, context_.service.max_websockets);
+    if (!ws_slot) {
+      count(context_, http_limit::websockets);
       return answer_error(503, "too many live-update connections; close another tab");
     }
-    auto live = std::make_shared<live_socket>(std::move(stream_), context_, std::move(slot_));
+    auto live = std::make_shared<live_socket>(std::move(stream_), context_, std::move(slot_),
+                                              std::move(*ws_slot));
     // This session ends here without closing the socket, which the WebSocket now owns.
     closed_ = true;
     if (registry_id_ != 0) {
@@ -317,6 +345,7 @@ class http_session final : public session_base, public std::enable_shared_from_t
   }
 
   void on_written(error_code ec) {
+    ++answered_;
     if (closed_) return;
     if (ec || !response_.keep_alive()) {
       error_code ignored;
@@ -346,6 +375,7 @@ class http_session final : public session_base, public std::enable_shared_from_t
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
   http::response<http::string_body> response_;
+  std::uint64_t answered_ = 0;
   std::uint64_t registry_id_ = 0;
   bool closed_ = false;
 };
@@ -353,9 +383,10 @@ class http_session final : public session_base, public std::enable_shared_from_t
 }  // namespace
 
 void serve_http(tcp::socket socket, http_context& context, std::string remote_address) {
-  if (context.connections.fetch_add(1, std::memory_order_relaxed) >=
-      context.service.max_connections) {
-    context.connections.fetch_sub(1, std::memory_order_relaxed);
+  std::optional<connection_slot> slot =
+      take_slot(context.connections, context.service.max_connections);
+  if (!slot) {
+    count(context, http_limit::connections);
     if (context.log.enabled(broker::log_level::debug)) {
       context.log.log(broker::log_level::debug,
                       "http: connection from " + remote_address + " refused: " +
@@ -365,9 +396,8 @@ void serve_http(tcp::socket socket, http_context& context, std::string remote_ad
     socket.close(ignored);
     return;
   }
-  connection_slot slot(context.connections);
   std::make_shared<http_session>(std::move(socket), context, std::move(remote_address),
-                                 std::move(slot))
+                                 std::move(*slot))
       ->start();
 }
 

@@ -26,6 +26,9 @@ struct http_response {
   bool cacheable = false;  // the same bytes for the binary's lifetime (embedded assets)
 };
 
+// The bounds below, as reported when one is hit.
+enum class http_limit { connections, websockets, header_size, body_size, deadline };
+
 struct http_service {
   std::function<http_response(const http_request&)> handle;
   // JSON text pushed on the live-update WebSocket (path `websocket_path`) whenever it changes,
@@ -46,6 +49,8 @@ struct http_service {
   std::size_t max_body_bytes = 256 * 1024;
   std::chrono::milliseconds request_deadline{10000};  // to read a request, and to write an answer
   std::chrono::milliseconds idle_deadline{30000};     // between requests on a kept-alive connection
+  // Called (on any I/O thread) each time a bound refuses or ends something; may be empty.
+  std::function<void(http_limit)> on_limit;
 };
 
 }  // namespace transport

@@ -233,7 +233,7 @@ function render_detail() {
     el('h2', { class: 'mono' }, entry.topic),
     el('p', { class: 'meta' },
       `${entry.size} bytes · QoS ${entry.qos}${entry.retained ? ' · retained' : ''} · ` +
-      `${entry.messages} messages · ${ago(entry.updated)}` +
+      `${entry.messages} ${entry.messages === 1 ? 'message' : 'messages'} · ${ago(entry.updated)}` +
       (entry.truncated ? ' · preview' : '')),
     views,
     el('pre', { class: 'payload ' + shown.kind, id: 'payload' }, shown.text),
@@ -275,15 +275,23 @@ async function load_events() {
 }
 
 // ---- live updates
+// The broker pushes a status only when it changed: one that arrives during a refresh is kept and
+// handled right after it, never dropped.
 let refreshing = false;
+let latest = null;
 async function on_status(s) {
   show_status(s);
+  latest = s;
   if (refreshing) return;
   refreshing = true;
   try {
-    if (s.clients_version !== state.clients_version) await load_clients();
-    if (s.topics_seq !== state.topics_seq) await load_topics(false);
-    if (s.events_seq !== state.events_seq) await load_events();
+    while (latest) {
+      const now = latest;
+      latest = null;
+      if (now.clients_version !== state.clients_version) await load_clients();
+      if (now.topics_seq !== state.topics_seq) await load_topics(false);
+      if (now.events_seq !== state.events_seq) await load_events();
+    }
   } catch (e) {
     console.warn('refresh failed', e);
   } finally {

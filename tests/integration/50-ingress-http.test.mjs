@@ -11,7 +11,7 @@ import { wait_until, with_deadline } from '../support/deadline.mjs';
 import { fake_supervisor } from '../support/fake_supervisor.mjs';
 import { start_broker_with_ingress } from '../support/ingress.mjs';
 import { connect_mqtt_js, end, publish, subscribe } from '../support/mqtt_client.mjs';
-import { http_exchange } from '../support/ws_client.mjs';
+import { http_exchange, ws_open } from '../support/ws_client.mjs';
 
 const skip = is_mosquitto ? 'Mosquitto has no ingress port' : false;
 const parser = fileURLToPath(new URL('../support/parse_metrics.py', import.meta.url));
@@ -78,6 +78,9 @@ test('/metrics follows the Prometheus conventions', { skip }, async () => {
 });
 
 test('/metrics counts the connections, messages, bytes, retained messages and refusals sent here', { skip }, async () => {
+  // The broker's own retained $SYS topics appear at its first tick: counted from after it.
+  await wait_until(async () => (await scrape()).value('mqtt_broker_retained_messages') > 0,
+    wait_ms, 'the $SYS topics');
   const before_traffic = await scrape();
   const sub = await connect_mqtt_js(broker.port);
   await subscribe(sub.client, ['metrics/#'], 1);
@@ -181,6 +184,31 @@ test('requests are bounded: header, body, content type, connections', { skip }, 
       return false;
     }
   }, wait_ms, 'the port to serve again');
+  const m = await scrape();
+  for (const limit of ['connections', 'header_size', 'body_size']) {
+    assert.ok(m.value('mqtt_broker_ui_limit_hits_total', { limit }) >= 1, limit);
+  }
+});
+
+test('the live-update WebSocket pushes the status, and at most 8 are open at once', { skip }, async () => {
+  const open = [];
+  try {
+    for (let i = 0; i < 8; ++i) {
+      const ws = await ws_open({ port: broker.ingress_port, path: '/ws', protocols: [] });
+      assert.equal(ws.status, 101);
+      open.push(ws.connection);
+    }
+    const frame = await open[0].wait_frame(() => true, wait_ms, 'a status frame');
+    const status = JSON.parse(frame.payload.toString());
+    assert.equal(typeof status.topics_seq, 'number');
+    const ninth = await ws_open({ port: broker.ingress_port, path: '/ws', protocols: [] });
+    assert.equal(ninth.status, 503);
+    assert.equal((await ws_open({ port: broker.ingress_port, path: '/other', protocols: [] })).status, 404);
+  } finally {
+    for (const c of open) c.destroy();
+  }
+  const m = await scrape();
+  assert.equal(m.value('mqtt_broker_ui_limit_hits_total', { limit: 'websockets' }), 1);
 });
 
 test('inside the add-on only the ingress proxy may use the UI; /metrics stays readable', { skip }, async () => {
