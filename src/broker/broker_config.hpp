@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <string>
 
 namespace broker {
@@ -12,6 +13,11 @@ struct broker_config {
   std::size_t max_queued_messages = 1000;  // waiting behind the in-flight window, per client
   std::size_t max_queued_bytes = 64 * 1024 * 1024;  // same queue, in payload bytes
   std::size_t max_incoming_qos2 = 1000;             // QoS 2 ids awaiting PUBREL, per client
+  // 5.0: topic aliases a client may set towards the broker (CONNACK Topic Alias Maximum).
+  std::uint16_t topic_alias_maximum = 10;
+  // A longer keep-alive asked by a client is cut to this and announced as Server Keep Alive
+  // (5.0); the protocol's own maximum, so by default no client is cut.
+  std::uint16_t max_keep_alive = 65535;
   std::chrono::seconds connect_timeout{10};         // a socket must send CONNECT within this
   std::chrono::seconds sys_interval{10};            // $SYS/broker/... publish period
   std::string version = "0.0.0";

@@ -12,6 +12,7 @@ broker_core::broker_core(broker_config config, authenticator& auth, logger& log,
 broker_core::~broker_core() = default;
 
 void broker_core::tick(std::chrono::steady_clock::time_point now) {
+  state_->expire(now);
   {
     std::lock_guard lock(tick_mutex_);
     // The first tick publishes at once, so $SYS topics exist as soon as the broker runs.

@@ -47,7 +47,8 @@ class broker_core {
   broker_core(const broker_core&) = delete;
   broker_core& operator=(const broker_core&) = delete;
 
-  // Call about once a second from any thread: publishes $SYS/broker/... every sys_interval.
+  // Call about once a second from any thread: ends expired sessions, sends delayed wills, and
+  // publishes $SYS/broker/... every sys_interval.
   void tick(std::chrono::steady_clock::time_point now);
 
   broker_stats stats() const;

@@ -4,6 +4,8 @@
 #include <cstdio>
 #include <span>
 
+#include "mqtt/reason_code.hpp"
+
 namespace broker {
 
 namespace {
@@ -52,8 +54,16 @@ bool broker_state::may_publish(std::string_view client_id, std::string_view user
 
 broker_state::~broker_state() = default;
 
+namespace {
+using steady = std::chrono::steady_clock;
+
+std::optional<std::uint32_t> will_delay_of(const mqtt::will_message& w) {
+  return mqtt::find_integer(w.props, mqtt::property_id::will_delay_interval);
+}
+}  // namespace
+
 bool broker_state::attach(connection_state& conn, bool clean_start,
-                          std::optional<mqtt::will_message> will) {
+                          std::optional<mqtt::will_message> will, const send_limits& limits) {
   std::optional<mqtt::will_message> previous_will;
   std::string previous_user;
   bool present = false;
@@ -63,7 +73,8 @@ bool broker_state::attach(connection_state& conn, bool clean_start,
     if (it != sessions_.end()) {
       session& existing = *it->second;
       if (connection_state* old = existing.owner) {
-        // The old connection ends as if its network connection had dropped: its will goes out.
+        // The old connection ends as if its network connection had dropped: its will goes out
+        // (below, unless a Will Delay and a resumed session hold it back).
         old->taken_over = true;
         old->attached = nullptr;
         if (old->will) previous_will = std::move(*old->will);
@@ -75,35 +86,61 @@ bool broker_state::attach(connection_state& conn, bool clean_start,
         log_.log(log_level::notice, conn.client_id,
                  "client id taken over by a new connection from " + conn.remote_address);
       }
-      // A clean session lasts as long as its network connection [MQTT-3.1.2-6].
+      // A clean session lasts as long as its network connection [MQTT-3.1.2-6]; Clean Start
+      // discards the old one [MQTT-3.1.2-4].
       if (clean_start || existing.clean()) {
         end_session_locked(existing);
         it = sessions_.end();
       }
     }
+    // A new connection in time cancels a delayed will [MQTT-3.1.3-9]; when the session ends
+    // here (Clean Start) the will goes out now instead: the session end came first.
+    if (auto w = delayed_wills_.find(conn.client_id); w != delayed_wills_.end()) {
+      delayed_will pending = std::move(w->second);
+      delayed_wills_.erase(w);
+      if (it == sessions_.end()) {
+        publish_will_locked(conn.client_id, pending.username, std::move(pending.will));
+      }
+    }
+    if (previous_will) {
+      const bool delayed = will_delay_of(*previous_will).value_or(0) > 0;
+      if (!delayed || it == sessions_.end()) {
+        publish_will_locked(conn.client_id, previous_user, std::move(*previous_will));
+      }
+    }
     if (it == sessions_.end()) {
       it = sessions_
-               .emplace(conn.client_id,
-                        std::make_unique<session>(conn.client_id, clean_start, config_, store_))
+               .emplace(conn.client_id, std::make_unique<session>(
+                                            conn.client_id, conn.session_expiry, config_, store_))
                .first;
     } else {
       present = true;
-      it->second->set_clean(clean_start);
+      it->second->set_expiry_interval(conn.session_expiry);
       it->second->prepare_resend();
     }
     session& s = *it->second;
+    s.ends_at.reset();
     s.set_username(conn.username.value_or(""));
-    if (store_ && !s.clean()) store_->session_stored(s.client_id(), s.username());
+    s.set_send_limits(limits);
+    if (store_ && !s.clean()) {
+      s.mark_persisted();
+      store_->session_stored(s.client_id(), s.username());
+      store_expiry_locked(s, std::nullopt);
+    }
     s.owner = &conn;
     conn.attached = &s;
     conn.will = will ? std::make_unique<mqtt::will_message>(std::move(*will)) : nullptr;
     counters_.clients_connected.fetch_add(1, std::memory_order_relaxed);
     conn.connected_at = std::chrono::system_clock::now();
     clients_version_.fetch_add(1, std::memory_order_relaxed);
-    if (previous_will)
-      publish_will_locked(conn.client_id, previous_user, std::move(*previous_will));
   }
   return present;
+}
+
+void broker_state::store_expiry_locked(
+    const session& s, std::optional<std::chrono::system_clock::time_point> ended_at) {
+  if (!store_ || !s.persisted()) return;
+  store_->session_expiry_stored(s.client_id(), s.expiry_interval(), ended_at);
 }
 
 void broker_state::detach(connection_state& conn) {
@@ -111,17 +148,40 @@ void broker_state::detach(connection_state& conn) {
   if (!conn.link) return;
   conn.link = nullptr;
   if (conn.attached) clients_version_.fetch_add(1, std::memory_order_relaxed);
+  session* survivor = nullptr;
   if (session* s = conn.attached) {
     conn.attached = nullptr;
     s->owner = nullptr;
     counters_.clients_connected.fetch_sub(1, std::memory_order_relaxed);
-    if (s->clean()) end_session_locked(*s);
+    if (s->clean()) {
+      end_session_locked(*s);
+    } else {
+      survivor = s;
+      if (s->expiry_interval() != session::never_expires) {
+        s->ends_at = steady::now() + std::chrono::seconds(s->expiry_interval());
+      }
+      store_expiry_locked(*s, std::chrono::system_clock::now());
+    }
   }
   if (conn.will) {
     mqtt::will_message will = std::move(*conn.will);
     conn.will.reset();
-    publish_will_locked(conn.client_id, conn.username.value_or(""), std::move(will));
+    publish_or_delay_will_locked(conn, std::move(will), survivor);
   }
+}
+
+void broker_state::publish_or_delay_will_locked(const connection_state& conn,
+                                                mqtt::will_message will,
+                                                const session* survivor) {
+  const std::uint32_t delay = will_delay_of(will).value_or(0);
+  // The will waits for its delay, but not past the end of the session [MQTT-3.1.3-9].
+  if (delay > 0 && survivor) {
+    auto due = steady::now() + std::chrono::seconds(delay);
+    if (survivor->ends_at && *survivor->ends_at < due) due = *survivor->ends_at;
+    delayed_wills_[conn.client_id] = {due, conn.username.value_or(""), std::move(will)};
+    return;
+  }
+  publish_will_locked(conn.client_id, conn.username.value_or(""), std::move(will));
 }
 
 void broker_state::publish_will_locked(const std::string& client_id, const std::string& username,
@@ -133,8 +193,8 @@ void broker_state::publish_will_locked(const std::string& client_id, const std::
              "will to '" + will.topic + "' not published: no write access");
     return;
   }
-  route_locked(std::make_shared<const message>(std::move(will.topic), std::move(will.payload),
-                                               will.qos, will.retain));
+  route_locked(make_message(std::move(will.topic), std::move(will.payload), will.qos, will.retain,
+                            will.props, message::wall_clock::now()));
 }
 
 void broker_state::discard_will(connection_state& conn) {
@@ -142,8 +202,53 @@ void broker_state::discard_will(connection_state& conn) {
   conn.will.reset();
 }
 
+void broker_state::set_session_expiry(connection_state& conn, std::uint32_t seconds) {
+  std::lock_guard lock(mutex_);
+  conn.session_expiry = seconds;
+  session* s = conn.attached;
+  if (!s) return;
+  s->set_expiry_interval(seconds);
+  // A session that was not stored and now outlives its connection is stored from here on.
+  if (store_ && !s->clean() && !s->persisted()) {
+    s->mark_persisted();
+    store_->session_stored(s->client_id(), s->username());
+    for (const auto& [filter, sub] : s->subscriptions()) {
+      store_->subscription_stored(s->client_id(), sub);
+    }
+  }
+}
+
+void broker_state::expire(steady::time_point now) {
+  std::lock_guard lock(mutex_);
+  for (auto it = delayed_wills_.begin(); it != delayed_wills_.end();) {
+    if (it->second.due <= now) {
+      delayed_will pending = std::move(it->second);
+      const std::string client_id = it->first;
+      it = delayed_wills_.erase(it);
+      publish_will_locked(client_id, pending.username, std::move(pending.will));
+    } else {
+      ++it;
+    }
+  }
+  std::vector<session*> ended;
+  for (auto& [id, s] : sessions_) {
+    if (!s->owner && s->ends_at && *s->ends_at <= now) ended.push_back(s.get());
+  }
+  for (session* s : ended) {
+    log_.log(log_level::info, s->client_id(),
+             "session expired (" + std::to_string(s->expiry_interval()) + " s after disconnect)");
+    // A will still waiting goes out at the end of its session [MQTT-3.1.3-9].
+    if (auto w = delayed_wills_.find(s->client_id()); w != delayed_wills_.end()) {
+      delayed_will pending = std::move(w->second);
+      delayed_wills_.erase(w);
+      publish_will_locked(s->client_id(), pending.username, std::move(pending.will));
+    }
+    end_session_locked(*s);
+  }
+}
+
 void broker_state::end_session_locked(session& s) {
-  const bool durable = store_ && !s.clean();
+  const bool durable = store_ && s.persisted();
   if (durable) s.forget_all();
   for (const auto& [filter, options] : s.subscriptions()) {
     subscriptions_.unsubscribe(&s, filter);
@@ -153,12 +258,12 @@ void broker_state::end_session_locked(session& s) {
   sessions_.erase(s.client_id());
 }
 
-void broker_state::publish(message_ptr msg) {
+std::size_t broker_state::publish(message_ptr msg, const connection_state* from) {
   std::lock_guard lock(mutex_);
-  route_locked(msg);
+  return route_locked(msg, from ? from->attached : nullptr);
 }
 
-void broker_state::route_locked(const message_ptr& msg) {
+std::size_t broker_state::route_locked(const message_ptr& msg, const session* from) {
   monitor_.record(msg, std::chrono::system_clock::now());
   if (msg->retain()) {
     // $SYS statistics describe this run only: kept in memory, never written (an idle broker
@@ -173,30 +278,53 @@ void broker_state::route_locked(const message_ptr& msg) {
     }
   }
   // Overlapping filters of one session deliver the message once, at the highest QoS they
-  // grant [MQTT-3.3.5-1].
-  thread_local std::vector<std::pair<session*, mqtt::qos>> targets;
+  // grant [MQTT-3.3.5-1], with the identifiers of all of them [MQTT-3.3.4-3].
+  struct target {
+    session* s;
+    mqtt::qos q;
+    bool retain;
+    std::uint32_t sub_id;
+  };
+  thread_local std::vector<target> targets;
   targets.clear();
   subscriptions_.match(msg->topic(), [&](session* s, const mqtt::subscription& sub) {
-    targets.emplace_back(s, min_qos(msg->qos(), sub.max_qos));
+    // No Local: not back to the connection that published it [MQTT-3.8.3-3].
+    if (sub.no_local && s == from) return;
+    // Forwarded live, RETAIN is cleared unless Retain As Published [MQTT-3.3.1-12]
+    // [MQTT-3.3.1-13].
+    targets.push_back({s, min_qos(msg->qos(), sub.max_qos), sub.retain_as_published && msg->retain(),
+                       sub.identifier});
   });
   if (targets.size() > 1) {
-    std::sort(targets.begin(), targets.end(), [](const auto& a, const auto& b) {
-      return a.first != b.first ? a.first < b.first : a.second > b.second;
-    });
-    targets.erase(std::unique(targets.begin(), targets.end(),
-                              [](const auto& a, const auto& b) { return a.first == b.first; }),
-                  targets.end());
+    std::stable_sort(targets.begin(), targets.end(),
+                     [](const target& a, const target& b) { return a.s < b.s; });
   }
-  // Forwarded live, the RETAIN flag is cleared [MQTT-3.3.1-9].
-  for (const auto& [s, q] : targets) deliver_locked(*s, msg, q, false);
+  std::size_t delivered = 0;
+  std::vector<std::uint32_t> ids;
+  for (std::size_t i = 0; i < targets.size();) {
+    session* s = targets[i].s;
+    mqtt::qos q = targets[i].q;
+    bool retain = targets[i].retain;
+    ids.clear();
+    std::size_t j = i;
+    for (; j < targets.size() && targets[j].s == s; ++j) {
+      if (targets[j].q > q) q = targets[j].q;
+      retain = retain || targets[j].retain;
+      if (targets[j].sub_id != 0) ids.push_back(targets[j].sub_id);
+    }
+    i = j;
+    ++delivered;
+    deliver_locked(*s, msg, q, retain, false, ids);
+  }
+  return delivered;
 }
 
-void broker_state::deliver_locked(session& s, const message_ptr& msg, mqtt::qos q,
-                                  bool on_subscribe) {
+void broker_state::deliver_locked(session& s, const message_ptr& msg, mqtt::qos q, bool retain,
+                                  bool on_subscribe, std::vector<std::uint32_t> sub_ids) {
   // QoS 0 is not kept for an offline client; QoS 1 and 2 are [MQTT-3.1.2-5].
   if (!s.owner && q == mqtt::qos::at_most_once) return;
   if (acl_ && !acl_->can_receive(identity_of(s), msg->topic())) return;
-  if (!s.enqueue(msg, q, on_subscribe, on_subscribe)) {
+  if (!s.enqueue(msg, q, retain, on_subscribe, std::move(sub_ids))) {
     counters_.publish_dropped.fetch_add(1, std::memory_order_relaxed);
     if (s.take_first_drop_notice()) {
       events_.add(event_kind::limit, s.client_id(),
@@ -215,44 +343,68 @@ std::vector<std::uint8_t> broker_state::subscribe(connection_state& conn,
                                                   const std::vector<mqtt::subscription>& subs) {
   std::vector<std::uint8_t> codes;
   codes.reserve(subs.size());
+  const bool v5 = conn.version == mqtt::protocol_version::v5;
+  const auto now = message::wall_clock::now();
   std::lock_guard lock(mutex_);
   session* s = conn.attached;
   for (const auto& sub : subs) {
     if (!s) {
-      codes.push_back(0x80);
+      codes.push_back(mqtt::reason::unspecified_error);
       continue;
     }
     if (acl_ && !acl_->can_subscribe(identity_of(*s), sub.filter)) {
-      codes.push_back(0x80);  // refused: SUBACK failure, the connection stays [MQTT-3.9.3-2]
+      // Refused: SUBACK failure, the connection stays [MQTT-3.9.3-2]; 5.0 says why.
+      codes.push_back(v5 ? mqtt::reason::not_authorized : mqtt::reason::unspecified_error);
       continue;
     }
     const mqtt::qos granted = min_qos(sub.max_qos, mqtt::qos::exactly_once);
     mqtt::subscription stored = sub;
     stored.max_qos = granted;
-    subscriptions_.subscribe(s, stored);
+    const bool is_new = subscriptions_.subscribe(s, stored);
     s->subscriptions()[sub.filter] = stored;
-    if (store_ && !s->clean()) store_->subscription_stored(s->client_id(), stored);
+    if (store_ && s->persisted()) store_->subscription_stored(s->client_id(), stored);
     codes.push_back(static_cast<std::uint8_t>(granted));
-    // Retained messages go out on every SUBSCRIBE, with RETAIN set [MQTT-3.3.1-8]
-    // [MQTT-3.8.4-3], at the lower of their QoS and the granted QoS.
+    // Retained messages go out on SUBSCRIBE, with RETAIN set [MQTT-3.3.1-8] [MQTT-3.8.4-3], at
+    // the lower of their QoS and the granted QoS; Retain Handling 1 only for a new subscription,
+    // 2 never [MQTT-3.3.1-9] [MQTT-3.3.1-10] [MQTT-3.3.1-11].
+    if (sub.retain_handling == 2 || (sub.retain_handling == 1 && !is_new)) continue;
+    std::vector<std::string> expired;
     retained_.match(sub.filter, [&](const message_ptr& msg) {
-      deliver_locked(*s, msg, min_qos(msg->qos(), granted), true);
+      if (msg->expired(now)) {
+        expired.push_back(msg->topic());
+        return;
+      }
+      std::vector<std::uint32_t> ids;
+      if (sub.identifier != 0) ids.push_back(sub.identifier);
+      deliver_locked(*s, msg, min_qos(msg->qos(), granted), true, true, std::move(ids));
     });
+    // A retained message whose expiry passed is gone [MQTT-3.3.2-5].
+    for (const auto& topic : expired) {
+      retained_.erase(topic);
+      if (store_) store_->retained_erased(topic);
+    }
   }
   return codes;
 }
 
-void broker_state::unsubscribe(connection_state& conn, const std::vector<std::string>& filters) {
+std::vector<std::uint8_t> broker_state::unsubscribe(connection_state& conn,
+                                                    const std::vector<std::string>& filters) {
+  std::vector<std::uint8_t> codes;
   std::lock_guard lock(mutex_);
   session* s = conn.attached;
-  if (!s) return;
   for (const auto& filter : filters) {
-    if (auto it = s->subscriptions().find(filter); it != s->subscriptions().end()) {
-      subscriptions_.unsubscribe(s, filter);
-      s->subscriptions().erase(it);
-      if (store_ && !s->clean()) store_->subscription_erased(s->client_id(), filter);
+    std::uint8_t code = mqtt::reason::no_subscription_existed;
+    if (s) {
+      if (auto it = s->subscriptions().find(filter); it != s->subscriptions().end()) {
+        subscriptions_.unsubscribe(s, filter);
+        s->subscriptions().erase(it);
+        if (store_ && s->persisted()) store_->subscription_erased(s->client_id(), filter);
+        code = mqtt::reason::success;
+      }
     }
+    codes.push_back(code);
   }
+  return codes;
 }
 
 bool broker_state::on_ack(connection_state& conn, mqtt::packet_type type, std::uint16_t id) {
@@ -276,6 +428,16 @@ bool broker_state::on_ack(connection_state& conn, mqtt::packet_type type, std::u
   // A freed slot in the in-flight window may let queued messages go.
   if (matched && s->has_sendable() && conn.link) conn.link->wake();
   return matched;
+}
+
+bool broker_state::has_incoming_qos2(connection_state& conn, std::uint16_t id) {
+  std::lock_guard lock(mutex_);
+  return conn.attached && conn.attached->has_incoming_qos2(id);
+}
+
+std::size_t broker_state::incoming_qos2_count(connection_state& conn) {
+  std::lock_guard lock(mutex_);
+  return conn.attached ? conn.attached->incoming_qos2_count() : 0;
 }
 
 bool broker_state::remember_incoming_qos2(connection_state& conn, std::uint16_t id) {
@@ -323,7 +485,9 @@ void broker_state::restore_retained(message_ptr msg) {
 void broker_state::restore_session(const std::string& client_id, const std::string& username,
                                    const std::vector<mqtt::subscription>& subs,
                                    const std::vector<stored_delivery>& deliveries,
-                                   const std::vector<std::uint16_t>& incoming_qos2) {
+                                   const std::vector<std::uint16_t>& incoming_qos2,
+                                   std::uint32_t expiry_interval,
+                                   std::optional<std::chrono::system_clock::time_point> ended_at) {
   std::lock_guard lock(mutex_);
   auto& slot = sessions_[client_id];
   if (slot) {  // stored twice: the later record wins
@@ -331,9 +495,18 @@ void broker_state::restore_session(const std::string& client_id, const std::stri
       subscriptions_.unsubscribe(slot.get(), filter);
     }
   }
-  slot = std::make_unique<session>(client_id, false, config_, store_);
+  slot = std::make_unique<session>(client_id, expiry_interval, config_, store_);
   session& s = *slot;
+  s.mark_persisted();
   s.set_username(username);
+  if (expiry_interval != session::never_expires) {
+    // A session that was connected when the broker stopped ended with that stop: count from
+    // now. Otherwise its expiry keeps counting from when its connection ended.
+    const auto wall_now = std::chrono::system_clock::now();
+    const auto ended = ended_at.value_or(wall_now);
+    const auto left = ended + std::chrono::seconds(expiry_interval) - wall_now;
+    s.ends_at = steady::now() + std::chrono::duration_cast<steady::duration>(left);
+  }
   for (const auto& sub : subs) {
     subscriptions_.subscribe(&s, sub);
     s.subscriptions()[sub.filter] = sub;

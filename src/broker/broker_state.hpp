@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <random>
 #include <string>
 #include <unordered_map>
@@ -53,29 +54,45 @@ class broker_state {
   // An authenticated CONNECT: takes over a connection with the same client id [MQTT-3.1.4-2],
   // resumes or starts the session [MQTT-3.1.2-4] [MQTT-3.1.2-6], and keeps the will.
   // Returns whether a session was resumed (CONNACK session present [MQTT-3.2.2-2]).
-  bool attach(connection_state& conn, bool clean_start, std::optional<mqtt::will_message> will);
+  // The session's expiry is conn.session_expiry; what the client allows the broker to send
+  // (Receive Maximum, Maximum Packet Size, topic aliases) comes from `limits`.
+  bool attach(connection_state& conn, bool clean_start, std::optional<mqtt::will_message> will,
+              const send_limits& limits);
   // The connection is gone: publishes its will unless it said DISCONNECT, ends a clean session,
   // and forgets the transport.
   void detach(connection_state& conn);
   // The client sent DISCONNECT: its will is discarded [MQTT-3.14.4-3].
   void discard_will(connection_state& conn);
+  // 5.0 DISCONNECT with a Session Expiry Interval [MQTT-3.14.2.2.2].
+  void set_session_expiry(connection_state& conn, std::uint32_t seconds);
 
-  // Routes a message to every matching subscription and keeps it if it is retained.
-  void publish(message_ptr msg);
+  // Routes a message to every matching subscription and keeps it if it is retained. `from` is
+  // the publishing connection (for No Local), or null. Returns how many sessions it went to.
+  std::size_t publish(message_ptr msg, const connection_state* from = nullptr);
   // Whether this connection's user may publish to `topic`: access control, and $SYS is the
   // broker's own.
   bool may_publish(const connection_state& conn, std::string_view topic) const;
 
-  // Returns the SUBACK return codes; queues matching retained messages [MQTT-3.8.4-3].
+  // Returns the SUBACK return (reason) codes; queues matching retained messages
+  // [MQTT-3.8.4-3] as the subscription's Retain Handling says.
   std::vector<std::uint8_t> subscribe(connection_state& conn,
                                       const std::vector<mqtt::subscription>& subs);
-  void unsubscribe(connection_state& conn, const std::vector<std::string>& filters);
+  // Returns the 5.0 UNSUBACK reason code of each filter: success or no subscription existed.
+  std::vector<std::uint8_t> unsubscribe(connection_state& conn,
+                                        const std::vector<std::string>& filters);
 
   // Outgoing QoS acknowledgements from the client; false when nothing matched.
   bool on_ack(connection_state& conn, mqtt::packet_type type, std::uint16_t id);
   // Incoming QoS 2: false when `id` is already awaiting PUBREL (a duplicate, not delivered again).
   bool remember_incoming_qos2(connection_state& conn, std::uint16_t id);
   void release_incoming_qos2(connection_state& conn, std::uint16_t id);
+  // Whether `id` awaits PUBREL, and how many do.
+  bool has_incoming_qos2(connection_state& conn, std::uint16_t id);
+  std::size_t incoming_qos2_count(connection_state& conn);
+
+  // Ends offline sessions whose expiry passed and publishes delayed wills that are due. Call
+  // about once a second.
+  void expire(std::chrono::steady_clock::time_point now);
 
   // What the connection should write now. false when it was taken over and must close.
   bool take_output(connection_state& conn, std::vector<outgoing_publish>& out,
@@ -93,10 +110,14 @@ class broker_state {
   // Start-up: state read back from durable storage, before any connection exists. These do not
   // write it back.
   void restore_retained(message_ptr msg);
+  // `expiry_interval` and `ended_at` as session_expiry_stored() wrote them (never_expires and
+  // nullopt for sessions stored without them).
   void restore_session(const std::string& client_id, const std::string& username,
                        const std::vector<mqtt::subscription>& subs,
                        const std::vector<stored_delivery>& deliveries,
-                       const std::vector<std::uint16_t>& incoming_qos2);
+                       const std::vector<std::uint16_t>& incoming_qos2,
+                       std::uint32_t expiry_interval = session::never_expires,
+                       std::optional<std::chrono::system_clock::time_point> ended_at = {});
 
   // $SYS/broker/... statistics, retained, like Mosquitto's.
   void publish_sys(std::chrono::steady_clock::time_point now);
@@ -116,11 +137,22 @@ class broker_state {
   std::size_t session_count() const;
 
  private:
-  void route_locked(const message_ptr& msg);
+  std::size_t route_locked(const message_ptr& msg, const session* from = nullptr);
   // `on_subscribe`: a retained message answering a SUBSCRIBE (RETAIN set, not limited by the
   // queue, see session::enqueue).
-  void deliver_locked(session& s, const message_ptr& msg, mqtt::qos q, bool on_subscribe);
+  void deliver_locked(session& s, const message_ptr& msg, mqtt::qos q, bool retain,
+                      bool on_subscribe, std::vector<std::uint32_t> sub_ids = {});
   void end_session_locked(session& s);
+  void store_expiry_locked(const session& s,
+                           std::optional<std::chrono::system_clock::time_point> ended_at);
+  // A will whose Will Delay Interval has not passed [MQTT-3.1.3-9].
+  struct delayed_will {
+    std::chrono::steady_clock::time_point due;
+    std::string username;
+    mqtt::will_message will;
+  };
+  void publish_or_delay_will_locked(const connection_state& conn, mqtt::will_message will,
+                                    const session* survivor);
   bool may_publish(std::string_view client_id, std::string_view username,
                    std::string_view topic) const;
   void publish_will_locked(const std::string& client_id, const std::string& username,
@@ -139,6 +171,7 @@ class broker_state {
 
   mutable std::mutex mutex_;
   std::unordered_map<std::string, std::unique_ptr<session>> sessions_;
+  std::unordered_map<std::string, delayed_will> delayed_wills_;
   subscription_tree subscriptions_;
   retained_store retained_;
   topic_monitor monitor_;

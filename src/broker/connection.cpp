@@ -6,6 +6,7 @@
 #include "broker/broker_state.hpp"
 #include "broker/connection_protocol.hpp"
 #include "broker/connection_state.hpp"
+#include "mqtt/reason_code.hpp"
 
 namespace broker {
 
@@ -53,6 +54,10 @@ void connection::on_closed() {
   st.broker.detach(st);
 }
 
+void connection::shut_down() {
+  close_with(*state_, log_level::info, "broker shutting down", mqtt::reason::server_shutting_down);
+}
+
 connection::clock::time_point connection::deadline() const {
   const connection_state& st = *state_;
   switch (st.stage) {
@@ -74,7 +79,8 @@ void connection::on_timer(clock::time_point now) {
   if (st.stage == connection_state::phase::connected) {
     close_with(st, log_level::info,
                "keep-alive timeout (" + std::to_string(st.keep_alive) +
-                   " s, nothing received for 1.5 times that)");
+                   " s, nothing received for 1.5 times that)",
+               mqtt::reason::keep_alive_timeout);
   } else if (st.stage != connection_state::phase::closing &&
              st.stage != connection_state::phase::closed) {
     close_with(st, log_level::info, "no CONNECT within the connect timeout");

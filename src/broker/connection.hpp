@@ -40,6 +40,9 @@ class connection {
   void take_output(output_batch& out);
   // True once the connection must end: after flushing what take_output() gave, close the socket.
   bool should_close() const;
+  // The broker stops: a 5.0 client is told so with DISCONNECT 0x8B [MQTT-4.13.2-1]; then the
+  // connection closes like after should_close().
+  void shut_down();
   // The socket is gone (EOF, error, or closed after should_close()). Publishes the will unless
   // the client sent DISCONNECT. Idempotent.
   void on_closed();

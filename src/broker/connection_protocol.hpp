@@ -1,6 +1,7 @@
 #pragma once
 // The MQTT protocol rules of one connection, as functions over its connection_state.
 
+#include <cstdint>
 #include <memory>
 #include <string>
 
@@ -15,7 +16,9 @@ struct connection_state;
 void process_input(const std::shared_ptr<connection_state>& st);
 // Moves replies and queued PUBLISH packets into `out`.
 void collect_output(connection_state& st, output_batch& out);
-// Ends the connection once its output is flushed; `reason` goes to the log.
-void close_with(connection_state& st, log_level level, std::string reason);
+// Ends the connection once its output is flushed; `reason` goes to the log. A 5.0 client that
+// got its CONNACK is sent DISCONNECT with `code` first, when it is not 0.
+void close_with(connection_state& st, log_level level, std::string reason,
+                std::uint8_t code = 0);
 
 }  // namespace broker

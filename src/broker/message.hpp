@@ -2,9 +2,11 @@
 // An application message as the broker routes it: immutable once built and shared by every
 // session it goes to, so a fan-out to many subscribers copies no payload.
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 
 #include "mqtt/packet.hpp"
@@ -13,13 +15,31 @@ namespace broker {
 
 class message {
  public:
-  message(std::string topic, std::string payload, mqtt::qos q, bool retain);
+  // Expiry is wall-clock time so that it survives a restart (the store keeps it).
+  using wall_clock = std::chrono::system_clock;
+
+  // `props`: the 5.0 properties forwarded unchanged to every subscriber [MQTT-3.3.2-18]: payload
+  // format indicator, content type, response topic, correlation data, user properties in order.
+  // The message expiry interval is held as `expires_at` instead; topic alias and subscription
+  // identifiers belong to one hop and are never part of the message.
+  message(std::string topic, std::string payload, mqtt::qos q, bool retain,
+          mqtt::properties props = {},
+          std::optional<wall_clock::time_point> expires_at = std::nullopt);
 
   const std::string& topic() const { return topic_; }
   const std::string& payload() const { return *payload_; }
   const std::shared_ptr<const std::string>& shared_payload() const { return payload_; }
   mqtt::qos qos() const { return qos_; }
   bool retain() const { return retain_; }
+  const mqtt::properties& properties() const { return props_; }
+  // The forwarded properties on the wire, without the length prefix (empty when there are none).
+  const std::string& properties_wire() const { return props_wire_; }
+  const std::optional<wall_clock::time_point>& expires_at() const { return expires_at_; }
+
+  bool expired(wall_clock::time_point now) const { return expires_at_ && *expires_at_ <= now; }
+  // Whole seconds left, rounded up (at least 1 while not expired), for the Message Expiry
+  // Interval of a forwarded copy [MQTT-3.3.2-6].
+  std::uint32_t remaining_seconds(wall_clock::time_point now) const;
 
   // The whole QoS 0 PUBLISH for 3.1 / 3.1.1 subscribers, encoded on first use and then shared by
   // every subscriber; `retain` is the flag as delivered (set only for retained-on-subscribe).
@@ -30,10 +50,18 @@ class message {
   std::shared_ptr<const std::string> payload_;
   mqtt::qos qos_;
   bool retain_;
+  mqtt::properties props_;
+  std::string props_wire_;
+  std::optional<wall_clock::time_point> expires_at_;
   mutable std::once_flag encoded_once_[2];
   mutable std::shared_ptr<const std::string> encoded_[2];
 };
 
 using message_ptr = std::shared_ptr<const message>;
+
+// A message from a client's PUBLISH (or will): keeps the properties a subscriber gets unchanged
+// and turns the message expiry interval into a point in time.
+message_ptr make_message(std::string topic, std::string payload, mqtt::qos q, bool retain,
+                         const mqtt::properties& props, message::wall_clock::time_point now);
 
 }  // namespace broker

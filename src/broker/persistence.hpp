@@ -3,10 +3,12 @@
 // retained messages and the persistent sessions again. Called under the broker state's lock:
 // implementations only queue the change (the disk work happens on their own thread).
 //
-// Only persistent sessions (clean session = 0) are stored, and of their messages only QoS 1 and
+// Only persistent sessions (clean session = 0, or a 5.0 session expiry above 0) are stored, and of their messages only QoS 1 and
 // 2: QoS 0 carries no delivery promise.
 
+#include <chrono>
 #include <cstdint>
+#include <optional>
 #include <functional>
 #include <string>
 #include <string_view>
@@ -35,6 +37,12 @@ class persistence {
 
   virtual void session_stored(const std::string& client_id, const std::string& username) = 0;
   virtual void session_erased(const std::string& client_id) = 0;
+  // The session's expiry interval, and when its last connection ended (nullopt while a
+  // connection serves it), so a finite expiry keeps counting across a restart. Sessions stored
+  // without this record (older stores, 3.1.1) never expire.
+  virtual void session_expiry_stored(
+      const std::string& client_id, std::uint32_t expiry_interval,
+      std::optional<std::chrono::system_clock::time_point> ended_at) = 0;
   virtual void subscription_stored(const std::string& client_id, const mqtt::subscription& sub) = 0;
   virtual void subscription_erased(const std::string& client_id, std::string_view filter) = 0;
   virtual void delivery_stored(const std::string& client_id, const stored_delivery& d) = 0;

@@ -2,10 +2,34 @@
 
 #include <algorithm>
 
+#include "mqtt/encoder.hpp"
+
 namespace broker {
 
-session::session(std::string client_id, bool clean, const broker_config& limits, persistence* store)
-    : client_id_(std::move(client_id)), clean_(clean), limits_(limits), store_(store) {}
+session::session(std::string client_id, std::uint32_t expiry_interval,
+                 const broker_config& limits, persistence* store)
+    : client_id_(std::move(client_id)),
+      expiry_interval_(expiry_interval),
+      limits_(limits),
+      store_(store) {}
+
+std::size_t publish_wire_size(const outgoing_publish& p, const send_limits& limits) {
+  const message& m = *p.msg;
+  std::size_t body = 2 + m.topic().size() + m.payload().size();
+  if (p.qos != mqtt::qos::at_most_once) body += 2;
+  if (limits.v5) {
+    std::size_t props = m.properties_wire().size();
+    if (m.expires_at()) props += 5;
+    for (std::uint32_t id : p.sub_ids) props += 1 + mqtt::varint_size(id);
+    if (limits.topic_aliases) props += 3;
+    body += mqtt::varint_size(static_cast<std::uint32_t>(props)) + props;
+  }
+  return 1 + mqtt::varint_size(static_cast<std::uint32_t>(body)) + body;
+}
+
+std::size_t session::window() const {
+  return std::min<std::size_t>(limits_.max_inflight, send_limits_.receive_maximum);
+}
 
 void session::store(const outgoing_publish& p, bool released) {
   if (!durable() || p.qos == mqtt::qos::at_most_once) return;
@@ -40,7 +64,7 @@ void session::forget_all() {
 }
 
 void session::restore_delivery(const stored_delivery& d) {
-  outgoing_publish p{d.msg, d.qos, d.retain, false, d.packet_id, false, d.seq};
+  outgoing_publish p{d.msg, d.qos, d.retain, false, d.packet_id, false, d.seq, {}};
   next_seq_ = std::max(next_seq_, d.seq + 1);
   if (d.packet_id == 0) {
     queued_bytes_ += d.msg->payload().size();
@@ -53,7 +77,8 @@ void session::restore_delivery(const stored_delivery& d) {
   ++pending_inflight_;
 }
 
-bool session::enqueue(message_ptr msg, mqtt::qos q, bool retain, bool unlimited) {
+bool session::enqueue(message_ptr msg, mqtt::qos q, bool retain, bool unlimited,
+                      std::vector<std::uint32_t> sub_ids) {
   const std::size_t size = msg->payload().size();
   std::deque<outgoing_publish>& waiting = queue();
   const bool full = !unlimited && (waiting.size() >= limits_.max_queued_messages ||
@@ -75,12 +100,12 @@ bool session::enqueue(message_ptr msg, mqtt::qos q, bool retain, bool unlimited)
     waiting.erase(oldest_qos0);
     ++dropped_;
     queued_bytes_ += size;
-    waiting.push_back({std::move(msg), q, retain, false, 0, false, next_seq_++});
+    waiting.push_back({std::move(msg), q, retain, false, 0, false, next_seq_++, std::move(sub_ids)});
     store(waiting.back(), false);
     return false;
   }
   queued_bytes_ += size;
-  waiting.push_back({std::move(msg), q, retain, false, 0, false, next_seq_++});
+  waiting.push_back({std::move(msg), q, retain, false, 0, false, next_seq_++, std::move(sub_ids)});
   store(waiting.back(), false);
   return true;
 }
@@ -98,7 +123,7 @@ std::unordered_set<std::uint16_t>& session::incoming() {
 bool session::has_sendable() const {
   if (pending_inflight_ > 0) return true;
   if (!queue_ || queue_->empty()) return false;
-  return queue_->front().qos == mqtt::qos::at_most_once || inflight_.size() < limits_.max_inflight;
+  return queue_->front().qos == mqtt::qos::at_most_once || inflight_.size() < window();
 }
 
 void session::take_sendable(std::vector<outgoing_publish>& out, std::size_t byte_budget) {
@@ -114,12 +139,24 @@ void session::take_sendable(std::vector<outgoing_publish>& out, std::size_t byte
     }
   }
   if (!queue_) return;
+  const auto now = message::wall_clock::now();
   while (!queue_->empty() && taken < byte_budget) {
     outgoing_publish& next = queue_->front();
-    // Messages leave in order; a QoS 1/2 message waits for room in the window and so does
-    // everything behind it [MQTT-4.6.0-6].
-    if (next.qos != mqtt::qos::at_most_once && inflight_.size() >= limits_.max_inflight) break;
     const std::size_t size = next.msg->payload().size();
+    // An expired message is never delivered [MQTT-3.3.2-5]; one larger than the client accepts
+    // is skipped for this client only [MQTT-3.1.2-25].
+    if (next.msg->expired(now) ||
+        (send_limits_.maximum_packet_size != 0 &&
+         publish_wire_size(next, send_limits_) > send_limits_.maximum_packet_size)) {
+      queued_bytes_ -= size;
+      forget(next);
+      queue_->pop_front();
+      continue;
+    }
+    // Messages leave in order; a QoS 1/2 message waits for room in the window and so does
+    // everything behind it [MQTT-4.6.0-6]. The window is the client's Receive Maximum when
+    // smaller than the broker's own [MQTT-3.3.4-9].
+    if (next.qos != mqtt::qos::at_most_once && inflight_.size() >= window()) break;
     queued_bytes_ -= size;
     taken += size;
     if (next.qos != mqtt::qos::at_most_once) {

@@ -3,6 +3,7 @@
 // messages in flight in both directions. Lives on while the client is offline when it asked for
 // a persistent session. Not thread-safe: the broker state's lock guards it.
 
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <deque>
@@ -31,20 +32,51 @@ struct outgoing_publish {
   std::uint16_t packet_id = 0;
   bool pubrel = false;    // write PUBREL(packet_id) instead of the PUBLISH
   std::uint64_t seq = 0;  // the session's own order of messages, kept by durable storage
+  // 5.0: the identifiers of every subscription of this session the message matched
+  // [MQTT-3.3.4-3] [MQTT-3.3.4-5]; empty for most messages.
+  std::vector<std::uint32_t> sub_ids;
 };
+
+// What a session's connection allows the broker to send (5.0 CONNECT properties; 3.1.1 clients
+// allow everything the broker's own limits allow).
+struct send_limits {
+  std::uint16_t receive_maximum = 65535;  // outgoing QoS 1/2 in flight [MQTT-3.3.4-9]
+  std::uint32_t maximum_packet_size = 0;  // 0: no limit but the protocol's [MQTT-3.1.2-24]
+  bool v5 = false;                        // PUBLISH carries properties
+  bool topic_aliases = false;             // a PUBLISH may carry a topic alias property
+};
+
+// The size on the wire of a PUBLISH for `p` with its full topic name, properties included: an
+// upper bound of what the connection sends (a topic alias only makes it smaller).
+std::size_t publish_wire_size(const outgoing_publish& p, const send_limits& limits);
 
 class session {
  public:
-  // A persistent session (clean = false) reports every change of its QoS 1/2 state to `store`
-  // (which may be null).
-  session(std::string client_id, bool clean, const broker_config& limits, persistence* store);
+  // Session Expiry Interval [MQTT-3.1.2.11.2]: 0 ends the session with its connection,
+  // 0xFFFFFFFF never ends it; a 3.1.1 persistent session (clean session 0) never expires.
+  static constexpr std::uint32_t never_expires = 0xFFFFFFFF;
+
+  // A session that outlives its connection (expiry > 0) reports every change of its QoS 1/2
+  // state to `store` (which may be null) once mark_persisted() was called.
+  session(std::string client_id, std::uint32_t expiry_interval, const broker_config& limits,
+          persistence* store);
 
   const std::string& client_id() const { return client_id_; }
-  bool clean() const { return clean_; }
+  // Ends with its network connection.
+  bool clean() const { return expiry_interval_ == 0; }
+  std::uint32_t expiry_interval() const { return expiry_interval_; }
+  void set_expiry_interval(std::uint32_t seconds) { expiry_interval_ = seconds; }
+  // Durable storage holds this session: changes go there until it ends.
+  bool persisted() const { return persisted_; }
+  void mark_persisted() { persisted_ = true; }
+  // While offline: when a finite session expiry ends it.
+  std::optional<std::chrono::steady_clock::time_point> ends_at;
+
+  void set_send_limits(const send_limits& l) { send_limits_ = l; }
+  const send_limits& limits_of_client() const { return send_limits_; }
   // The user the session's current (or last) connection logged in as; access control uses it.
   const std::string& username() const { return username_; }
   void set_username(std::string name) { username_ = std::move(name); }
-  void set_clean(bool clean) { clean_ = clean; }
 
   std::map<std::string, mqtt::subscription, std::less<>>& subscriptions() { return subscriptions_; }
 
@@ -52,7 +84,8 @@ class session {
   // room, else the new message is dropped; returns false when something was dropped.
   // `unlimited`: retained messages answering a SUBSCRIBE, which must all be sent [MQTT-3.8.4-3];
   // they are shared with the retained store, so their number is bounded by it, not by the queue.
-  bool enqueue(message_ptr msg, mqtt::qos q, bool retain, bool unlimited = false);
+  bool enqueue(message_ptr msg, mqtt::qos q, bool retain, bool unlimited = false,
+               std::vector<std::uint32_t> sub_ids = {});
   // Whether anything is ready for take_sendable().
   bool has_sendable() const;
   // Moves what may be written now into `out`: retransmissions first, then queued messages while
@@ -78,6 +111,10 @@ class session {
   // Puts back a delivery read from durable storage; call in `seq` order, before any traffic.
   void restore_delivery(const stored_delivery& d);
   void restore_incoming_qos2(std::uint16_t id) { incoming().insert(id); }
+  bool has_incoming_qos2(std::uint16_t id) const {
+    return incoming_qos2_ && incoming_qos2_->count(id) != 0;
+  }
+  std::size_t incoming_qos2_count() const { return incoming_qos2_ ? incoming_qos2_->size() : 0; }
 
   std::size_t queued() const { return queue_ ? queue_->size() : 0; }
   std::size_t inflight() const { return inflight_.size(); }
@@ -95,14 +132,17 @@ class session {
     bool pending = true;    // to be written (first time, or again after a reconnect)
   };
   std::uint16_t next_packet_id();
-  bool durable() const { return store_ && !clean_; }
+  bool durable() const { return store_ && persisted_; }
+  std::size_t window() const;
   void store(const outgoing_publish& p, bool released);
   void forget(const outgoing_publish& p);
   inflight_entry* find_inflight(std::uint16_t id);
   void erase_inflight(std::uint16_t id);
 
   std::string client_id_;
-  bool clean_;
+  std::uint32_t expiry_interval_;
+  bool persisted_ = false;
+  send_limits send_limits_;
   std::string username_;
   const broker_config& limits_;
   persistence* store_;

@@ -138,3 +138,14 @@ void read_properties(field_reader& r, property_context where, properties& out) {
 }
 
 }  // namespace mqtt::detail
+
+namespace mqtt {
+
+bool decode_message_properties(std::string_view wire, properties& out) {
+  detail::field_reader r(
+      std::span(reinterpret_cast<const std::uint8_t*>(wire.data()), wire.size()));
+  detail::read_properties(r, detail::property_context::publish, out);
+  return r.ok() && r.remaining() == 0;
+}
+
+}  // namespace mqtt

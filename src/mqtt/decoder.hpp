@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <span>
 #include <string>
+#include <string_view>
 
 #include "mqtt/decode_error.hpp"
 #include "mqtt/packet.hpp"
@@ -20,6 +21,10 @@ struct decode_result {
 };
 decode_result decode_packet(std::uint8_t first_byte, std::span<const std::uint8_t> body,
                             protocol_version version);
+
+// A PUBLISH property list as encode_properties() writes it (length prefix included), read back
+// from durable storage. False when it is not exactly that.
+bool decode_message_properties(std::string_view wire, properties& out);
 
 class packet_reader {
  public:

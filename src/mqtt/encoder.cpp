@@ -267,6 +267,11 @@ void encode_properties(const properties& props, std::string& out) {
   put_properties(sink, props);
 }
 
+void encode_property_list(const properties& props, std::string& out) {
+  string_sink sink{out};
+  for (const property& p : props) put_property(sink, p);
+}
+
 std::size_t properties_size(const properties& props) {
   size_sink size;
   put_properties(size, props);

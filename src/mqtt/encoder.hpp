@@ -28,5 +28,8 @@ std::size_t varint_size(std::uint32_t value);
 // 5.0 properties including their length prefix.
 void encode_properties(const properties& props, std::string& out);
 std::size_t properties_size(const properties& props);  // with the length prefix
+// The properties alone, without the length prefix: lets a sender splice a list encoded once
+// (a message's forwarded properties) with a few of its own behind one length it writes itself.
+void encode_property_list(const properties& props, std::string& out);
 
 }  // namespace mqtt

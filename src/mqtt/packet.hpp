@@ -101,6 +101,9 @@ struct subscription {
   bool no_local = false;             // 5.0
   bool retain_as_published = false;  // 5.0
   std::uint8_t retain_handling = 0;  // 5.0: 0 send, 1 send if new, 2 never
+  // 5.0: the SUBSCRIBE's Subscription Identifier, which applies to each of its filters; not
+  // written per filter (the codec ignores it), 0 for none.
+  std::uint32_t identifier = 0;
 
   bool operator==(const subscription&) const = default;
 };

@@ -60,4 +60,7 @@ inline constexpr std::uint8_t subscription_identifiers_not_supported = 0xA1;
 inline constexpr std::uint8_t wildcard_subscriptions_not_supported = 0xA2;
 }  // namespace reason
 
+// The name the specification gives a 5.0 reason code, in words, for log lines.
+const char* describe_reason(std::uint8_t code);
+
 }  // namespace mqtt

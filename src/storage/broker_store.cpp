@@ -51,6 +51,7 @@ std::unique_ptr<broker_store> broker_store::open(const std::string& dir,
     for (const auto& d : it->second.deliveries)
       self->store_->erase(records::delivery_key(id, d.seq));
     for (auto pid : it->second.incoming) self->store_->erase(records::incoming_key(id, pid));
+    if (it->second.has_expiry) self->store_->erase(records::expiry_key(id));
     ++leftovers;
     it = self->loaded_sessions_.erase(it);
   }
@@ -96,6 +97,13 @@ void broker_store::load(std::string_view key, std::string_view value) {
     case kind::incoming:
       loaded_sessions_[r.client_id].incoming.push_back(r.packet_id);
       break;
+    case kind::expiry: {
+      auto& s = loaded_sessions_[r.client_id];
+      s.has_expiry = true;
+      s.expiry_interval = r.expiry_interval;
+      s.ended_at = r.ended_at;
+      break;
+    }
     case kind::invalid:
       ++invalid_records_;
       break;
@@ -108,7 +116,9 @@ void broker_store::restore_into(broker::broker_core& core) {
   for (auto& [id, s] : loaded_sessions_) {
     std::sort(s.deliveries.begin(), s.deliveries.end(),
               [](const auto& a, const auto& b) { return a.seq < b.seq; });
-    state.restore_session(id, s.username, s.subs, s.deliveries, s.incoming);
+    state.restore_session(id, s.username, s.subs, s.deliveries, s.incoming,
+                          s.has_expiry ? s.expiry_interval : broker::session::never_expires,
+                          s.ended_at);
   }
   loaded_retained_ = {};
   loaded_sessions_.clear();
@@ -223,6 +233,13 @@ void broker_store::session_stored(const std::string& client_id, const std::strin
 
 void broker_store::session_erased(const std::string& client_id) {
   record(records::session_key(client_id), std::nullopt);
+  record(records::expiry_key(client_id), std::nullopt);
+}
+
+void broker_store::session_expiry_stored(
+    const std::string& client_id, std::uint32_t expiry_interval,
+    std::optional<std::chrono::system_clock::time_point> ended_at) {
+  record(records::expiry_key(client_id), records::expiry_value(expiry_interval, ended_at));
 }
 
 void broker_store::subscription_stored(const std::string& client_id,

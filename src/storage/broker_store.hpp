@@ -54,6 +54,9 @@ class broker_store final : public broker::persistence {
   void retained_erased(std::string_view topic) override;
   void session_stored(const std::string& client_id, const std::string& username) override;
   void session_erased(const std::string& client_id) override;
+  void session_expiry_stored(
+      const std::string& client_id, std::uint32_t expiry_interval,
+      std::optional<std::chrono::system_clock::time_point> ended_at) override;
   void subscription_stored(const std::string& client_id, const mqtt::subscription& sub) override;
   void subscription_erased(const std::string& client_id, std::string_view filter) override;
   void delivery_stored(const std::string& client_id, const broker::stored_delivery& d) override;
@@ -69,6 +72,9 @@ class broker_store final : public broker::persistence {
     std::vector<mqtt::subscription> subs;
     std::vector<broker::stored_delivery> deliveries;
     std::vector<std::uint16_t> incoming;
+    bool has_expiry = false;
+    std::uint32_t expiry_interval = 0;
+    std::optional<std::chrono::system_clock::time_point> ended_at;
   };
   struct change {
     std::optional<std::string> value;  // nullopt: erase

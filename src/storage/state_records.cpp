@@ -1,5 +1,8 @@
 #include "storage/state_records.hpp"
 
+#include "mqtt/decoder.hpp"
+#include "mqtt/encoder.hpp"
+
 namespace storage::records {
 
 namespace {
@@ -61,6 +64,33 @@ bool valid_qos(std::uint8_t q) {
   return q <= 2;
 }
 
+bool has_extras(const broker::message& msg) {
+  return msg.expires_at() || !msg.properties().empty();
+}
+
+std::int64_t to_ms(std::chrono::system_clock::time_point t) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
+}
+
+std::chrono::system_clock::time_point from_ms(std::uint64_t ms) {
+  return std::chrono::system_clock::time_point(
+      std::chrono::duration_cast<std::chrono::system_clock::duration>(
+          std::chrono::milliseconds(static_cast<std::int64_t>(ms))));
+}
+
+void put_extras(std::string& out, const broker::message& msg) {
+  put_u64(out, msg.expires_at() ? static_cast<std::uint64_t>(to_ms(*msg.expires_at())) : 0);
+  std::string props;
+  mqtt::encode_properties(msg.properties(), props);
+  put_u32(out, static_cast<std::uint32_t>(props.size()));
+  out += props;
+}
+
+struct extras {
+  mqtt::properties props;
+  std::optional<std::chrono::system_clock::time_point> expires_at;
+};
+
 }  // namespace
 
 namespace {
@@ -80,8 +110,23 @@ std::string retained_key(std::string_view topic) {
 std::string retained_value(const broker::message& msg) {
   std::string value;
   value.reserve(msg.payload().size() + 1);
-  value += static_cast<char>(msg.qos());
+  const bool more = has_extras(msg);
+  value += static_cast<char>(static_cast<std::uint8_t>(msg.qos()) | (more ? 0x80 : 0));
+  if (more) put_extras(value, msg);
   value += msg.payload();
+  return value;
+}
+
+std::string expiry_key(std::string_view client_id) {
+  return prefixed('x', client_id);
+}
+
+std::string expiry_value(std::uint32_t interval,
+                         std::optional<std::chrono::system_clock::time_point> ended_at) {
+  std::string value;
+  put_u32(value, interval);
+  value += static_cast<char>(ended_at ? 1 : 0);
+  put_u64(value, ended_at ? static_cast<std::uint64_t>(to_ms(*ended_at)) : 0);
   return value;
 }
 
@@ -100,6 +145,7 @@ std::string subscription_value(const mqtt::subscription& sub) {
   value += static_cast<char>(sub.max_qos);
   value += static_cast<char>((sub.no_local ? 1 : 0) | (sub.retain_as_published ? 2 : 0) |
                              (sub.retain_handling << 2));
+  if (sub.identifier != 0) put_u32(value, sub.identifier);  // 5.0; absent in older records
   return value;
 }
 
@@ -112,11 +158,13 @@ std::string delivery_key(std::string_view client_id, std::uint64_t seq) {
 std::string delivery_value(const broker::stored_delivery& d) {
   std::string value;
   value.reserve(d.msg->topic().size() + d.msg->payload().size() + 10);
+  const bool more = has_extras(*d.msg);
   value += static_cast<char>(d.qos);
-  value += static_cast<char>((d.retain ? 1 : 0) | (d.released ? 2 : 0));
+  value += static_cast<char>((d.retain ? 1 : 0) | (d.released ? 2 : 0) | (more ? 4 : 0));
   put_u16(value, d.packet_id);
   put_u32(value, static_cast<std::uint32_t>(d.msg->topic().size()));
   value += d.msg->topic();
+  if (more) put_extras(value, *d.msg);
   value += d.msg->payload();
   return value;
 }
@@ -127,6 +175,17 @@ std::string incoming_key(std::string_view client_id, std::uint16_t packet_id) {
   return key;
 }
 
+namespace {
+bool read_extras(reader& r, extras& e) {
+  std::uint64_t expires = 0;
+  std::uint32_t size = 0;
+  std::string_view props;
+  if (!r.be(expires, 8) || !r.be(size, 4) || !r.bytes(size, props)) return false;
+  if (expires != 0) e.expires_at = from_ms(expires);
+  return mqtt::decode_message_properties(props, e.props);
+}
+}  // namespace
+
 decoded decode(std::string_view key, std::string_view value) {
   decoded out;
   if (key.empty()) return out;
@@ -135,9 +194,14 @@ decoded decode(std::string_view key, std::string_view value) {
   if (kind == 'r') {
     reader r(value);
     std::uint8_t q = 0;
-    if (key.empty() || !r.u8(q) || !valid_qos(q) || r.rest().empty()) return out;
+    extras e;
+    if (key.empty() || !r.u8(q)) return out;
+    if ((q & 0x80) != 0 && !read_extras(r, e)) return out;
+    q &= 0x7F;
+    if (!valid_qos(q) || r.rest().empty()) return out;
     out.retained = std::make_shared<const broker::message>(std::string(key), std::string(r.rest()),
-                                                           static_cast<mqtt::qos>(q), true);
+                                                           static_cast<mqtt::qos>(q), true,
+                                                           std::move(e.props), e.expires_at);
     out.what = decoded::kind::retained;
     return out;
   }
@@ -146,6 +210,18 @@ decoded decode(std::string_view key, std::string_view value) {
     out.client_id = std::string(key);
     out.username = std::string(value);
     out.what = decoded::kind::session;
+    return out;
+  }
+  if (kind == 'x') {
+    reader r(value);
+    std::uint8_t ended = 0;
+    std::uint64_t ended_ms = 0;
+    if (key.empty() || !r.be(out.expiry_interval, 4) || !r.u8(ended) || !r.be(ended_ms, 8)) {
+      return out;
+    }
+    if (ended != 0) out.ended_at = from_ms(ended_ms);
+    out.client_id = std::string(key);
+    out.what = decoded::kind::expiry;
     return out;
   }
   const std::size_t nul = key.find('\0');
@@ -161,6 +237,7 @@ decoded decode(std::string_view key, std::string_view value) {
     out.sub.no_local = flags & 1;
     out.sub.retain_as_published = flags & 2;
     out.sub.retain_handling = static_cast<std::uint8_t>((flags >> 2) & 3);
+    if (!r.rest().empty() && !r.be(out.sub.identifier, 4)) return out;
     out.what = decoded::kind::subscription;
     return out;
   }
@@ -174,6 +251,8 @@ decoded decode(std::string_view key, std::string_view value) {
         !r.be(topic_size, 4) || !r.bytes(topic_size, topic) || q == 0 || !valid_qos(q)) {
       return out;
     }
+    extras e;
+    if ((flags & 4) != 0 && !read_extras(r, e)) return out;
     auto& d = out.delivery;
     d.seq = seq;
     d.qos = static_cast<mqtt::qos>(q);
@@ -181,7 +260,8 @@ decoded decode(std::string_view key, std::string_view value) {
     d.released = flags & 2;
     d.packet_id = packet_id;
     d.msg = std::make_shared<const broker::message>(std::string(topic), std::string(r.rest()),
-                                                    d.qos, d.retain);
+                                                    d.qos, d.retain, std::move(e.props),
+                                                    e.expires_at);
     out.what = decoded::kind::delivery;
     return out;
   }

@@ -83,8 +83,15 @@ class stream_session final : public session_base,
   }
 
   void request_close() override {
+    // The connection says goodbye (5.0: DISCONNECT 0x8B), its output is flushed within the
+    // linger limit, then the socket closes.
     asio_post([weak = this->weak_from_this()] {
-      if (auto self = weak.lock()) self->close();
+      if (auto self = weak.lock()) {
+        if (self->closed_) return;
+        if (!self->connection_) return self->close();
+        self->connection_->shut_down();
+        self->after_event();
+      }
     });
   }
 

@@ -41,6 +41,7 @@ export class inbox {
         retain: packet.retain,
         dup: packet.dup,
         message_id: packet.messageId,
+        properties: packet.properties, // 5.0 only
       });
       for (const waiter of this.waiters) waiter();
     });

@@ -1,8 +1,10 @@
 #!/usr/bin/python3
 """The Python client Home Assistant uses (paho-mqtt), driven once end to end.
 
-Connects with the given protocol (3.1.1 or 3.1), subscribes to a topic, publishes one QoS 1
-message to it, waits for it to come back, disconnects. Prints one JSON line with what happened;
+Connects with the given protocol (5, 3.1.1 or 3.1), subscribes to a topic, publishes one QoS 1
+message to it, waits for it to come back, disconnects. With 5, the message carries user
+properties, a response topic, correlation data and a content type, and the properties that come
+back are printed too. Prints one JSON line with what happened;
 exit status 0 when the message came back, 2 when the CONNACK refused, 1 on any other failure.
 Every wait has a deadline.
 """
@@ -13,7 +15,10 @@ import threading
 
 import paho.mqtt.client as mqtt
 
-PROTOCOLS = {"3.1.1": mqtt.MQTTv311, "3.1": mqtt.MQTTv31}
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+
+PROTOCOLS = {"5": mqtt.MQTTv5, "3.1.1": mqtt.MQTTv311, "3.1": mqtt.MQTTv31}
 
 
 def make_client(client_id, protocol):
@@ -42,12 +47,14 @@ def main():
     subscribed = threading.Event()
     received = threading.Event()
 
-    def on_connect(client, userdata, flags, rc):
-        result["connack"] = rc
+    v5 = args.protocol == "5"
+
+    def on_connect(client, userdata, flags, rc, properties=None):
+        result["connack"] = rc.value if v5 else rc
         connected.set()
 
-    def on_subscribe(client, userdata, mid, granted_qos):
-        result["granted"] = list(granted_qos)
+    def on_subscribe(client, userdata, mid, granted_qos, properties=None):
+        result["granted"] = [g.value if v5 else g for g in granted_qos]
         subscribed.set()
 
     def on_message(client, userdata, message):
@@ -57,6 +64,14 @@ def main():
                 "payload": message.payload.decode("utf-8"),
                 "qos": message.qos,
             }
+            if v5:
+                p = message.properties
+                result["received"]["properties"] = {
+                    "user": [list(pair) for pair in getattr(p, "UserProperty", [])],
+                    "response_topic": getattr(p, "ResponseTopic", None),
+                    "correlation_data": getattr(p, "CorrelationData", b"").decode("utf-8"),
+                    "content_type": getattr(p, "ContentType", None),
+                }
             received.set()
 
     client = make_client(args.client_id, PROTOCOLS[args.protocol])
@@ -81,7 +96,14 @@ def main():
     client.subscribe(args.topic, qos=1)
     if not subscribed.wait(args.timeout):
         finish(1, "no SUBACK")
-    info = client.publish(args.topic, args.payload, qos=1)
+    publish_properties = None
+    if v5:
+        publish_properties = Properties(PacketTypes.PUBLISH)
+        publish_properties.UserProperty = [("origin", "paho"), ("order", "2")]
+        publish_properties.ResponseTopic = args.topic + "/reply"
+        publish_properties.CorrelationData = b"req-7"
+        publish_properties.ContentType = "text/plain"
+    info = client.publish(args.topic, args.payload, qos=1, properties=publish_properties)
     if not received.wait(args.timeout):
         finish(1, "message did not come back")
     info.wait_for_publish(args.timeout)

@@ -538,9 +538,9 @@ TEST_F(access_control_test, will_to_a_topic_without_write_access_is_not_publishe
 namespace broker::testing {
 namespace {
 
-TEST_F(connection_test, mqtt5_connect_is_refused_with_unsupported_protocol_version) {
+TEST_F(connection_test, mqtt5_anonymous_connect_is_refused_with_0x87_in_the_5_0_layout) {
   test_client c(core);
-  // CONNECT "MQTT" level 5, clean start, keep-alive 60, no properties, client id "a".
+  // CONNECT "MQTT" level 5, clean start, keep-alive 60, no properties, client id "a", no user.
   c.send_bytes(
       std::string("\x10\x0e\x00\x04MQTT\x05\x02\x00\x3c\x00\x00\x01"
                   "a",
@@ -549,8 +549,8 @@ TEST_F(connection_test, mqtt5_connect_is_refused_with_unsupported_protocol_versi
   output_batch out;
   c.conn().take_output(out);
   ASSERT_EQ(out.segments().size(), 1u);
-  // 5.0 CONNACK: no session present, reason 0x84, empty properties.
-  EXPECT_EQ(out.view(out.segments()[0]), std::string_view("\x20\x03\x00\x84\x00", 5));
+  // 5.0 CONNACK: no session present, reason 0x87 not authorized, empty properties.
+  EXPECT_EQ(out.view(out.segments()[0]), std::string_view("\x20\x03\x00\x87\x00", 5));
 }
 
 }  // namespace

@@ -19,7 +19,14 @@ class recording_store : public persistence {
   void session_stored(const std::string& id, const std::string& user) override {
     sessions[id] = user;
   }
-  void session_erased(const std::string& id) override { sessions.erase(id); }
+  void session_erased(const std::string& id) override {
+    sessions.erase(id);
+    expiries.erase(id);
+  }
+  void session_expiry_stored(const std::string& id, std::uint32_t interval,
+                             std::optional<std::chrono::system_clock::time_point> ended) override {
+    expiries[id] = {interval, ended};
+  }
   void subscription_stored(const std::string& id, const mqtt::subscription& s) override {
     subscriptions[id + "|" + s.filter] = s;
   }
@@ -49,6 +56,9 @@ class recording_store : public persistence {
 
   std::map<std::string, std::string> retained;
   std::map<std::string, std::string> sessions;
+  std::map<std::string,
+           std::pair<std::uint32_t, std::optional<std::chrono::system_clock::time_point>>>
+      expiries;
   std::map<std::string, mqtt::subscription> subscriptions;
   std::map<std::pair<std::string, std::uint64_t>, stored_delivery> deliveries;
   std::map<std::pair<std::string, std::uint16_t>, bool> incoming;
