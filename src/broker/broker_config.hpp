@@ -18,8 +18,8 @@ struct broker_config {
   // A longer keep-alive asked by a client is cut to this and announced as Server Keep Alive
   // (5.0); the protocol's own maximum, so by default no client is cut.
   std::uint16_t max_keep_alive = 65535;
-  std::chrono::seconds connect_timeout{10};         // a socket must send CONNECT within this
-  std::chrono::seconds sys_interval{10};            // $SYS/broker/... publish period
+  std::chrono::seconds connect_timeout{10};  // a socket must send CONNECT within this
+  std::chrono::seconds sys_interval{10};     // $SYS/broker/... publish period
   std::string version = "0.0.0";
   // The web UI's topic tree: topics tracked with their last message, and the payload bytes it
   // may keep (shared with the retained messages, which it also shows).

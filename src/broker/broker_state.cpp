@@ -171,8 +171,7 @@ void broker_state::detach(connection_state& conn) {
 }
 
 void broker_state::publish_or_delay_will_locked(const connection_state& conn,
-                                                mqtt::will_message will,
-                                                const session* survivor) {
+                                                mqtt::will_message will, const session* survivor) {
   const std::uint32_t delay = will_delay_of(will).value_or(0);
   // The will waits for its delay, but not past the end of the session [MQTT-3.1.3-9].
   if (delay > 0 && survivor) {
@@ -292,8 +291,8 @@ std::size_t broker_state::route_locked(const message_ptr& msg, const session* fr
     if (sub.no_local && s == from) return;
     // Forwarded live, RETAIN is cleared unless Retain As Published [MQTT-3.3.1-12]
     // [MQTT-3.3.1-13].
-    targets.push_back({s, min_qos(msg->qos(), sub.max_qos), sub.retain_as_published && msg->retain(),
-                       sub.identifier});
+    targets.push_back({s, min_qos(msg->qos(), sub.max_qos),
+                       sub.retain_as_published && msg->retain(), sub.identifier});
   });
   if (targets.size() > 1) {
     std::stable_sort(targets.begin(), targets.end(),

@@ -190,15 +190,13 @@ bool take_connect_properties(connection_state& st, const mqtt::connect_packet& c
   const mqtt::properties& props = c.props;
   if (mqtt::find_property(props, property_id::authentication_method)) {
     // Enhanced authentication: the broker offers no method [MQTT-4.12.0-1].
-    refuse_connect(st, rc::bad_authentication_method,
-                   "connection refused: enhanced authentication is not offered, from " +
-                       st.remote_address);
+    refuse_connect(
+        st, rc::bad_authentication_method,
+        "connection refused: enhanced authentication is not offered, from " + st.remote_address);
     return false;
   }
-  st.session_expiry =
-      mqtt::find_integer(props, property_id::session_expiry_interval).value_or(0);
-  st.client_max_packet =
-      mqtt::find_integer(props, property_id::maximum_packet_size).value_or(0);
+  st.session_expiry = mqtt::find_integer(props, property_id::session_expiry_interval).value_or(0);
+  st.client_max_packet = mqtt::find_integer(props, property_id::maximum_packet_size).value_or(0);
   st.client_alias_max = static_cast<std::uint16_t>(
       mqtt::find_integer(props, property_id::topic_alias_maximum).value_or(0));
   return true;
@@ -275,16 +273,16 @@ void handle_connect(const std::shared_ptr<connection_state>& self, mqtt::connect
   auto connect = std::make_shared<mqtt::connect_packet>(std::move(c));
   std::weak_ptr<connection_state> weak = self;
   // The verdict may come from another thread; it continues on this connection's own thread.
-  st.broker.auth().authenticate(who, [weak, connect, assigned_id,
-                                      keep_alive_cut](auth_result result) {
-    auto alive = weak.lock();
-    if (!alive) return;
-    alive->broker.post_to(alive, [weak, connect, result, assigned_id, keep_alive_cut] {
-      if (auto again = weak.lock()) {
-        finish_connect(again, result, *connect, assigned_id, keep_alive_cut);
-      }
-    });
-  });
+  st.broker.auth().authenticate(
+      who, [weak, connect, assigned_id, keep_alive_cut](auth_result result) {
+        auto alive = weak.lock();
+        if (!alive) return;
+        alive->broker.post_to(alive, [weak, connect, result, assigned_id, keep_alive_cut] {
+          if (auto again = weak.lock()) {
+            finish_connect(again, result, *connect, assigned_id, keep_alive_cut);
+          }
+        });
+      });
 }
 
 void acknowledge_publish(const std::shared_ptr<connection_state>& self, mqtt::qos q,
@@ -326,8 +324,8 @@ bool resolve_topic_alias(connection_state& st, mqtt::publish_packet& p) {
   }
   // 0, or above what CONNACK allowed, is a protocol error [MQTT-3.3.2-8] [MQTT-3.3.2-9].
   if (*alias == 0 || *alias >= st.aliases_in.size()) {
-    close_with(st, log_level::notice, "PUBLISH with topic alias " + std::to_string(*alias) +
-                                          " beyond the allowed maximum",
+    close_with(st, log_level::notice,
+               "PUBLISH with topic alias " + std::to_string(*alias) + " beyond the allowed maximum",
                rc::topic_alias_invalid);
     return false;
   }
@@ -398,10 +396,10 @@ void handle_publish(const std::shared_ptr<connection_state>& self, mqtt::publish
     deliver = deliver && code == rc::success;
   }
   if (deliver) {
-    const std::size_t reached = st.broker.publish(
-        make_message(std::move(p.topic), std::move(p.payload), p.qos, p.retain, p.props,
-                     message::wall_clock::now()),
-        &st);
+    const std::size_t reached =
+        st.broker.publish(make_message(std::move(p.topic), std::move(p.payload), p.qos, p.retain,
+                                       p.props, message::wall_clock::now()),
+                          &st);
     if (reached == 0) code = rc::no_matching_subscribers;
   }
   if (p.qos != mqtt::qos::at_most_once) acknowledge_publish(self, p.qos, p.packet_id, code);
@@ -532,10 +530,10 @@ void handle_decode_error(connection_state& st, mqtt::decode_error error) {
                            std::string(mqtt::describe(error)) + ", from " + st.remote_address);
   }
   const bool too_large = error == mqtt::decode_error::packet_too_large;
-  close_with(st, too_large ? log_level::warning : log_level::notice,
-             std::string("malformed packet: ") + mqtt::describe(error) + ", from " +
-                 st.remote_address,
-             too_large ? rc::packet_too_large : rc::malformed_packet);
+  close_with(
+      st, too_large ? log_level::warning : log_level::notice,
+      std::string("malformed packet: ") + mqtt::describe(error) + ", from " + st.remote_address,
+      too_large ? rc::packet_too_large : rc::malformed_packet);
 }
 
 // A 5.0 PUBLISH for one subscriber: the message's own properties as encoded once, then this
@@ -551,8 +549,8 @@ void encode_publish_v5(connection_state& st, const outgoing_publish& o, std::str
   };
   if (m.expires_at()) {
     // Forwarded with the time it has left [MQTT-3.3.2-6].
-    const std::uint32_t left = std::max<std::uint32_t>(
-        m.remaining_seconds(message::wall_clock::now()), 1);
+    const std::uint32_t left =
+        std::max<std::uint32_t>(m.remaining_seconds(message::wall_clock::now()), 1);
     extra += static_cast<char>(property_id::message_expiry_interval);
     for (int shift = 24; shift >= 0; shift -= 8) extra += static_cast<char>((left >> shift) & 0xFF);
   }
@@ -577,8 +575,8 @@ void encode_publish_v5(connection_state& st, const outgoing_publish& o, std::str
     }
   }
   const auto props_size = static_cast<std::uint32_t>(m.properties_wire().size() + extra.size());
-  const std::size_t tail = (o.qos != mqtt::qos::at_most_once ? 2 : 0) +
-                           mqtt::varint_size(props_size) + props_size;
+  const std::size_t tail =
+      (o.qos != mqtt::qos::at_most_once ? 2 : 0) + mqtt::varint_size(props_size) + props_size;
   mqtt::encode_publish_head(topic, o.qos, o.retain, o.dup, tail, m.payload().size(), bytes);
   if (o.qos != mqtt::qos::at_most_once) put_u16(bytes, o.packet_id);
   mqtt::encode_varint(props_size, bytes);

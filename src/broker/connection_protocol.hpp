@@ -18,7 +18,6 @@ void process_input(const std::shared_ptr<connection_state>& st);
 void collect_output(connection_state& st, output_batch& out);
 // Ends the connection once its output is flushed; `reason` goes to the log. A 5.0 client that
 // got its CONNACK is sent DISCONNECT with `code` first, when it is not 0.
-void close_with(connection_state& st, log_level level, std::string reason,
-                std::uint8_t code = 0);
+void close_with(connection_state& st, log_level level, std::string reason, std::uint8_t code = 0);
 
 }  // namespace broker

@@ -64,12 +64,12 @@ struct connection_state {
   clock::time_point last_received = clock::now();
   std::uint16_t keep_alive = 0;
   // 5.0 (left at these values for 3.1 / 3.1.1):
-  std::uint32_t session_expiry = 0;  // as the CONNECT (or a later DISCONNECT) set it
-  bool connack_sent = false;         // a server DISCONNECT is only sent after CONNACK
-  std::uint32_t client_max_packet = 0;      // the client's Maximum Packet Size; 0 = none
-  std::uint16_t client_alias_max = 0;       // the client's Topic Alias Maximum
-  std::uint16_t incoming_unacked = 0;       // QoS 1/2 received and not yet acknowledged
-  std::vector<std::string> aliases_in;      // topic alias -> topic name, set by the client
+  std::uint32_t session_expiry = 0;     // as the CONNECT (or a later DISCONNECT) set it
+  bool connack_sent = false;            // a server DISCONNECT is only sent after CONNACK
+  std::uint32_t client_max_packet = 0;  // the client's Maximum Packet Size; 0 = none
+  std::uint16_t client_alias_max = 0;   // the client's Topic Alias Maximum
+  std::uint16_t incoming_unacked = 0;   // QoS 1/2 received and not yet acknowledged
+  std::vector<std::string> aliases_in;  // topic alias -> topic name, set by the client
   std::unordered_map<std::string, std::uint16_t> aliases_out;  // ours, towards the client
   std::uint8_t disconnect_code = 0;  // the reason of a server DISCONNECT, 0 for none
   bool disconnect_received = false;

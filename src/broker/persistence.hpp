@@ -3,13 +3,13 @@
 // retained messages and the persistent sessions again. Called under the broker state's lock:
 // implementations only queue the change (the disk work happens on their own thread).
 //
-// Only persistent sessions (clean session = 0, or a 5.0 session expiry above 0) are stored, and of their messages only QoS 1 and
-// 2: QoS 0 carries no delivery promise.
+// Only persistent sessions (clean session = 0, or a 5.0 session expiry above 0) are stored, and of
+// their messages only QoS 1 and 2: QoS 0 carries no delivery promise.
 
 #include <chrono>
 #include <cstdint>
-#include <optional>
 #include <functional>
+#include <optional>
 #include <string>
 #include <string_view>
 

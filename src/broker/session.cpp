@@ -6,8 +6,8 @@
 
 namespace broker {
 
-session::session(std::string client_id, std::uint32_t expiry_interval,
-                 const broker_config& limits, persistence* store)
+session::session(std::string client_id, std::uint32_t expiry_interval, const broker_config& limits,
+                 persistence* store)
     : client_id_(std::move(client_id)),
       expiry_interval_(expiry_interval),
       limits_(limits),
@@ -100,7 +100,8 @@ bool session::enqueue(message_ptr msg, mqtt::qos q, bool retain, bool unlimited,
     waiting.erase(oldest_qos0);
     ++dropped_;
     queued_bytes_ += size;
-    waiting.push_back({std::move(msg), q, retain, false, 0, false, next_seq_++, std::move(sub_ids)});
+    waiting.push_back(
+        {std::move(msg), q, retain, false, 0, false, next_seq_++, std::move(sub_ids)});
     store(waiting.back(), false);
     return false;
   }

@@ -161,10 +161,10 @@ struct auth_packet {  // 5.0 only
   bool operator==(const auth_packet&) const = default;
 };
 
-using packet = std::variant<connect_packet, connack_packet, publish_packet, puback_packet,
-                            pubrec_packet, pubrel_packet, pubcomp_packet, subscribe_packet,
-                            suback_packet, unsubscribe_packet, unsuback_packet, pingreq_packet,
-                            pingresp_packet, disconnect_packet, auth_packet>;
+using packet =
+    std::variant<connect_packet, connack_packet, publish_packet, puback_packet, pubrec_packet,
+                 pubrel_packet, pubcomp_packet, subscribe_packet, suback_packet, unsubscribe_packet,
+                 unsuback_packet, pingreq_packet, pingresp_packet, disconnect_packet, auth_packet>;
 
 packet_type type_of(const packet& p);
 const char* name_of(packet_type t);

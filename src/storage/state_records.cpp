@@ -259,9 +259,9 @@ decoded decode(std::string_view key, std::string_view value) {
     d.retain = flags & 1;
     d.released = flags & 2;
     d.packet_id = packet_id;
-    d.msg = std::make_shared<const broker::message>(std::string(topic), std::string(r.rest()),
-                                                    d.qos, d.retain, std::move(e.props),
-                                                    e.expires_at);
+    d.msg =
+        std::make_shared<const broker::message>(std::string(topic), std::string(r.rest()), d.qos,
+                                                d.retain, std::move(e.props), e.expires_at);
     out.what = decoded::kind::delivery;
     return out;
   }

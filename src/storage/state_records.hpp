@@ -50,9 +50,9 @@ struct decoded {
   broker::message_ptr retained;  // retained
   mqtt::subscription sub;        // subscription
   broker::stored_delivery delivery;
-  std::uint16_t packet_id = 0;  // incoming
-  std::uint32_t expiry_interval = 0;                                // expiry
-  std::optional<std::chrono::system_clock::time_point> ended_at;    // expiry
+  std::uint16_t packet_id = 0;                                    // incoming
+  std::uint32_t expiry_interval = 0;                              // expiry
+  std::optional<std::chrono::system_clock::time_point> ended_at;  // expiry
 };
 decoded decode(std::string_view key, std::string_view value);
 

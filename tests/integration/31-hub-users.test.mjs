@@ -8,6 +8,8 @@ import crypto from 'node:crypto';
 import { start_broker, test_user, is_mosquitto } from '../support/broker.mjs';
 import { fake_supervisor, fake_token, is_request } from '../support/fake_supervisor.mjs';
 import { raw_client } from '../support/raw_client.mjs';
+import { packet_type } from '../support/mqtt_bytes.mjs';
+import { connect5, read_connack } from '../support/mqtt5_bytes.mjs';
 import { connect_mqtt_js, end } from '../support/mqtt_client.mjs';
 
 const skip = is_mosquitto ? 'Mosquitto has no Supervisor client' : false;
@@ -88,6 +90,21 @@ test('HTTP 500 from /auth is "server unavailable" (3), never accepted', { skip }
   supervisor.auth_status = 500;
   assert.equal(await connack_for('erin', 'pw-500'), 3);
   assert.match(broker.output, /hub logins: the Supervisor cannot say \(HTTP 500/);
+});
+
+test('a 5.0 client gets 0x86 for a refused hub login and 0x88 when the hub cannot say', { skip }, async () => {
+  const reason_for = async (client_id, password) => {
+    const client = await raw_client.open(broker.port);
+    client.send(connect5({ client_id, username: 'dave', password }));
+    const connack = read_connack(await client.expect(packet_type.connack));
+    await client.wait_closed();
+    return connack.reason;
+  };
+  reset();
+  assert.equal(await reason_for('hub5-401', 'not-it'), 0x86);
+  supervisor.auth_status = 500;
+  assert.equal(await reason_for('hub5-500', 'pw-500-v5'), 0x88);
+  assert.match(broker.output, /\[hub5-500\] connection refused: .*MQTT 5\.0, reason 0x88 server unavailable/);
 });
 
 test('no answer from /auth in time is "server unavailable" (3)', { skip }, async () => {
