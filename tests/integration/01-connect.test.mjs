@@ -94,7 +94,7 @@ test('an unsupported protocol level gets return code 1, then the connection clos
 });
 
 test('an MQTT 5.0 client connects beside 3.1.1 ones', async () => {
-  // Its twin area, 50-mqtt5-connect, checks the 5.0 CONNACK in detail.
+  // Its twin area, 60-mqtt5-connect, checks the 5.0 CONNACK in detail.
   const { client, connack } = await connect_mqtt_js(broker.port, { protocolVersion: 5 });
   assert.equal(connack.reasonCode ?? 0, 0);
   await end(client);
