@@ -87,8 +87,10 @@ bool broker_state::attach(connection_state& conn, bool clean_start,
                  "client id taken over by a new connection from " + conn.remote_address);
       }
       // A clean session lasts as long as its network connection [MQTT-3.1.2-6]; Clean Start
-      // discards the old one [MQTT-3.1.2-4].
-      if (clean_start || existing.clean()) {
+      // discards the old one [MQTT-3.1.2-4]; an expired one is gone even if the tick that
+      // ends it has not come yet (just after a restart, say).
+      const bool expired = existing.ends_at && *existing.ends_at <= steady::now();
+      if (clean_start || existing.clean() || expired) {
         end_session_locked(existing);
         it = sessions_.end();
       }
