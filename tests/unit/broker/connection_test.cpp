@@ -587,3 +587,56 @@ TEST_F(connection_test, every_retained_message_is_sent_on_subscribe_beyond_the_q
 
 }  // namespace
 }  // namespace broker::testing
+
+namespace broker::testing {
+namespace {
+
+TEST_F(connection_test, mqtt5_keep_alive_above_the_maximum_is_cut_and_announced) {
+  broker_config capped = config;
+  capped.max_keep_alive = 60;
+  broker_core limited{capped, auth, log};
+  test_client c(limited);
+  c.use_version(mqtt::protocol_version::v5);
+  c.connect("ka", true, 300);
+  auto acks = c.received_of<mqtt::connack_packet>();
+  ASSERT_EQ(acks.size(), 1u);
+  EXPECT_EQ(acks[0].reason_code, 0);
+  // [MQTT-3.2.2-21]: the client must use the Server Keep Alive.
+  EXPECT_EQ(mqtt::find_integer(acks[0].props, mqtt::property_id::server_keep_alive), 60u);
+  const auto deadline = c.conn().deadline() - connection::clock::now();
+  EXPECT_LE(deadline, std::chrono::seconds(90));
+  EXPECT_GT(deadline, std::chrono::seconds(85));
+}
+
+TEST_F(connection_test, mqtt5_keep_alive_within_the_maximum_gets_no_server_keep_alive) {
+  test_client c(core);
+  c.use_version(mqtt::protocol_version::v5);
+  c.connect("ka2", true, 300);
+  auto acks = c.received_of<mqtt::connack_packet>();
+  ASSERT_EQ(acks.size(), 1u);
+  EXPECT_FALSE(mqtt::find_integer(acks[0].props, mqtt::property_id::server_keep_alive));
+}
+
+TEST_F(connection_test, a_3_1_1_subscriber_gets_a_5_0_publish_without_properties) {
+  test_client old(core);
+  old.connect("old");
+  old.received();
+  old.send(subscribe("t", mqtt::qos::at_least_once));
+  old.received();
+  test_client v5(core);
+  v5.use_version(mqtt::protocol_version::v5);
+  v5.connect("new");
+  v5.received();
+  auto p = publish("t", "x", mqtt::qos::at_most_once);
+  mqtt::property& type = p.props.emplace_back();
+  type.id = mqtt::property_id::content_type;
+  type.value = std::string("text/plain");
+  v5.send(p);
+  auto got = old.received_of<mqtt::publish_packet>();
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0].payload, "x");
+  EXPECT_TRUE(got[0].props.empty());
+}
+
+}  // namespace
+}  // namespace broker::testing

@@ -30,6 +30,11 @@ class test_client : public transport_link {
       : conn_(std::make_unique<connection>(core, *this, "127.0.0.1:5555")) {}
 
   void wake() override { ++wakes; }
+  // The protocol the client speaks from its next CONNECT on (3.1.1 by default).
+  void use_version(mqtt::protocol_version v) {
+    version_ = v;
+    reader_.set_version(v);
+  }
   void post(std::function<void()> fn) override { posted_.push_back(std::move(fn)); }
 
   void send_bytes(std::string_view bytes) {
@@ -51,6 +56,7 @@ class test_client : public transport_link {
     c.username = "u";
     c.password = "p";
     c.will = std::move(will);
+    c.version = version_;
     send(c);
   }
 

@@ -203,6 +203,64 @@ TEST(state_records, round_trip_every_kind) {
   EXPECT_EQ(back.delivery.msg->payload(), "payload");
 }
 
+TEST(state_records, mqtt5_properties_expiry_and_session_expiry_round_trip) {
+  const auto expires =
+      std::chrono::system_clock::time_point(std::chrono::milliseconds(1'800'000'123'456));
+  mqtt::properties props;
+  mqtt::property& user = props.emplace_back();
+  user.id = mqtt::property_id::user_property;
+  user.value = std::pair<std::string, std::string>("k", "v");
+  mqtt::property& type = props.emplace_back();
+  type.id = mqtt::property_id::content_type;
+  type.value = std::string("text/plain");
+  auto msg = std::make_shared<const broker::message>("t", "p", mqtt::qos::at_least_once, true,
+                                                     props, expires);
+  auto r = records::decode(records::retained_key("t"), records::retained_value(*msg));
+  ASSERT_EQ(r.what, records::decoded::kind::retained);
+  EXPECT_EQ(r.retained->payload(), "p");
+  EXPECT_EQ(r.retained->qos(), mqtt::qos::at_least_once);
+  EXPECT_EQ(r.retained->properties(), props);
+  EXPECT_EQ(r.retained->expires_at(), expires);
+
+  broker::stored_delivery d{5, msg, mqtt::qos::at_least_once, false, 0, false};
+  auto back = records::decode(records::delivery_key("c", 5), records::delivery_value(d));
+  ASSERT_EQ(back.what, records::decoded::kind::delivery);
+  EXPECT_EQ(back.delivery.msg->payload(), "p");
+  EXPECT_EQ(back.delivery.msg->properties(), props);
+  EXPECT_EQ(back.delivery.msg->expires_at(), expires);
+
+  auto e = records::decode(records::expiry_key("c"), records::expiry_value(120, expires));
+  ASSERT_EQ(e.what, records::decoded::kind::expiry);
+  EXPECT_EQ(e.client_id, "c");
+  EXPECT_EQ(e.expiry_interval, 120u);
+  EXPECT_EQ(e.ended_at, expires);
+
+  mqtt::subscription sub;
+  sub.filter = "f/#";
+  sub.max_qos = mqtt::qos::at_least_once;
+  sub.identifier = 300;
+  auto b = records::decode(records::subscription_key("c", "f/#"), records::subscription_value(sub));
+  ASSERT_EQ(b.what, records::decoded::kind::subscription);
+  EXPECT_EQ(b.sub.identifier, 300u);
+}
+
+TEST(state_records, records_written_before_mqtt5_still_load) {
+  // Retained: QoS byte, payload. Delivery: qos, flags, packet id, topic length, topic, payload.
+  auto r = records::decode("ra/b", std::string("\x01hello"));
+  ASSERT_EQ(r.what, records::decoded::kind::retained);
+  EXPECT_EQ(r.retained->payload(), "hello");
+  EXPECT_TRUE(r.retained->properties().empty());
+  EXPECT_FALSE(r.retained->expires_at());
+  auto d = records::decode(records::delivery_key("c", 1),
+                           std::string("\x01\x00\x00\x00\x00\x00\x00\x01tpay", 12));
+  ASSERT_EQ(d.what, records::decoded::kind::delivery);
+  EXPECT_EQ(d.delivery.msg->topic(), "t");
+  EXPECT_EQ(d.delivery.msg->payload(), "pay");
+  auto b = records::decode(records::subscription_key("c", "f"), std::string("\x01\x00", 2));
+  ASSERT_EQ(b.what, records::decoded::kind::subscription);
+  EXPECT_EQ(b.sub.identifier, 0u);
+}
+
 TEST(state_records, damaged_values_decode_as_invalid) {
   EXPECT_EQ(records::decode("r", "\x01x").what, records::decoded::kind::invalid);
   EXPECT_EQ(records::decode("ra", "\x07x").what, records::decoded::kind::invalid);  // QoS 7
