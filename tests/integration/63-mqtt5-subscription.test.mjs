@@ -64,6 +64,16 @@ async function until_marker(client, marker, ack = true) {
   }
 }
 
+// QoS 1 and wait for PUBACK: routed before anything the test does next.
+async function send_acked(client, fields) {
+  counter += 1;
+  const packet_id = (counter % 60000) + 1;
+  client.send(publish5({ ...fields, qos: 1, packet_id }));
+  const ack = read_ack(await client.expect(packet_type.puback));
+  assert.equal(ack.packet_id, packet_id);
+  return ack;
+}
+
 const NO_LOCAL = 0x04;
 const RAP = 0x08;
 const RH1 = 0x10;
@@ -87,8 +97,8 @@ test('Retain As Published keeps RETAIN on live messages; without it RETAIN is cl
   const c = await open5();
   await sub5(c, [['rap/kept', RAP], ['rap/cleared', 0], ['rap/marker', 0]]);
   const pub = await open5();
-  pub.send(publish5({ topic: 'rap/kept', payload: 'a', retain: true }));
-  pub.send(publish5({ topic: 'rap/cleared', payload: 'b', retain: true }));
+  await send_acked(pub, { topic: 'rap/kept', payload: 'a', retain: true });
+  await send_acked(pub, { topic: 'rap/cleared', payload: 'b', retain: true });
   const got = await until_marker(c, 'rap/marker');
   assert.deepEqual(got.map((m) => [m.topic, m.retain]), [['rap/kept', true], ['rap/cleared', false]]);
   c.destroy();
@@ -210,8 +220,8 @@ test('topic aliases from the client: set once, then used alone', { skip }, async
   const sub = await open5();
   await sub5(sub, [['alias/in/#', 0]]);
   const pub = await open5();
-  pub.send(publish5({ topic: 'alias/in/long/topic', payload: 'one', properties: [['topic_alias', 3]] }));
-  pub.send(publish5({ topic: '', payload: 'two', properties: [['topic_alias', 3]] }));
+  await send_acked(pub, { topic: 'alias/in/long/topic', payload: 'one', properties: [['topic_alias', 3]] });
+  await send_acked(pub, { topic: '', payload: 'two', properties: [['topic_alias', 3]] });
   const got = await until_marker(sub, 'alias/in/marker');
   assert.deepEqual(got.map((m) => [m.topic, m.payload.toString()]), [
     ['alias/in/long/topic', 'one'],
@@ -229,7 +239,7 @@ test('topic aliases towards a client that allows them: assigned by the broker', 
   const c = await open5([['topic_alias_maximum', 1]]);
   await sub5(c, [['alias/out/#', 0]]);
   const pub = await open5();
-  for (const t of ['alias/out/a', 'alias/out/a', 'alias/out/b']) pub.send(publish5({ topic: t, payload: t }));
+  for (const t of ['alias/out/a', 'alias/out/a', 'alias/out/b']) await send_acked(pub, { topic: t, payload: t });
   const got = await until_marker(c, 'alias/out/marker');
   assert.deepEqual(
     got.map((m) => [m.topic, prop(m.properties, 'topic_alias'), m.payload.toString()]),
