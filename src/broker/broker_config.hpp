@@ -10,16 +10,29 @@ namespace broker {
 struct broker_config {
   std::size_t max_packet_size = 16 * 1024 * 1024;  // larger closes the connection
   std::size_t max_inflight = 20;  // outgoing QoS 1/2 messages awaiting their ack, per client
-  std::size_t max_queued_messages = 1000;  // waiting behind the in-flight window, per client
-  std::size_t max_queued_bytes = 64 * 1024 * 1024;  // same queue, in payload bytes
+
+  // What waits for a connected client (QoS 0, and QoS 1/2 behind the in-flight window), in
+  // bytes (queue_cost() of each message). Past it QoS 0 is dropped for that client and QoS 1/2
+  // disconnects it (its session keeps them). Large enough that a burst of 10,000 messages of
+  // 1 KB never drops (Home Assistant reading discovery at start-up).
+  std::size_t max_client_buffer_bytes = 16 * 1024 * 1024;
+  // Every session's queue together, connected or not. The application sets it from the memory
+  // it has; this is only the fallback.
+  std::size_t max_total_buffer_bytes = 256 * 1024 * 1024;
+  // An offline persistent session keeps at most this many messages, and bytes (the Mosquitto
+  // add-on's 8,192, raised there because users lost messages at start-up).
+  std::size_t max_queued_messages = 8192;
+  std::size_t max_queued_bytes = 16 * 1024 * 1024;
+
   std::size_t max_incoming_qos2 = 1000;             // QoS 2 ids awaiting PUBREL, per client
   // 5.0: topic aliases a client may set towards the broker (CONNACK Topic Alias Maximum).
   std::uint16_t topic_alias_maximum = 10;
   // A longer keep-alive asked by a client is cut to this and announced as Server Keep Alive
   // (5.0); the protocol's own maximum, so by default no client is cut.
   std::uint16_t max_keep_alive = 65535;
-  std::chrono::seconds connect_timeout{10};  // a socket must send CONNECT within this
-  std::chrono::seconds sys_interval{10};     // $SYS/broker/... publish period
+  std::size_t max_connections = 10000;               // open sockets, past it refused at accept
+  std::chrono::milliseconds connect_timeout{10000};  // a socket must send CONNECT within this
+  std::chrono::seconds sys_interval{10};             // $SYS/broker/... publish period
   std::string version = "0.0.0";
   // The web UI's topic tree: topics tracked with their last message, and the payload bytes it
   // may keep (shared with the retained messages, which it also shows).

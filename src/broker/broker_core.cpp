@@ -34,6 +34,15 @@ broker_stats broker_core::stats() const {
   s.retained_messages = state_->retained_count();
   s.subscriptions = state_->subscription_count();
   s.sessions = state_->session_count();
+  const limit_counters& l = c.limits;
+  s.limits.dropped_client_budget = l.dropped_client_budget.load();
+  s.limits.dropped_total_budget = l.dropped_total_budget.load();
+  s.limits.dropped_offline = l.dropped_offline.load();
+  s.limits.disconnected_for_budget = l.disconnected_for_budget.load();
+  s.limits.connections_refused = l.connections_refused.load();
+  s.limits.connect_timeouts = l.connect_timeouts.load();
+  s.limits.connections_open = l.connections_open.load();
+  s.limits.buffered_bytes = state_->buffered_bytes();
   return s;
 }
 
@@ -99,6 +108,14 @@ bool broker_core::delete_retained(std::string_view topic) {
 
 const broker_config& broker_core::config() const {
   return state_->config();
+}
+
+limit_counters& broker_core::limits() {
+  return state_->counters().limits;
+}
+
+limit_episodes& broker_core::episodes() {
+  return state_->episodes();
 }
 
 logger& broker_core::log() {

@@ -17,6 +17,8 @@
 #include "broker/broker_config.hpp"
 #include "broker/client_info.hpp"
 #include "broker/event_log.hpp"
+#include "broker/episode_gate.hpp"
+#include "broker/limit_counters.hpp"
 #include "broker/logger.hpp"
 #include "broker/persistence.hpp"
 #include "broker/topic_monitor.hpp"
@@ -29,10 +31,11 @@ struct broker_stats {
   std::uint64_t messages_sent = 0;
   std::uint64_t bytes_received = 0;
   std::uint64_t bytes_sent = 0;
-  std::uint64_t publish_dropped = 0;  // QoS 0 dropped, or queue full
+  std::uint64_t publish_dropped = 0;  // every message dropped for a client, by any limit
   std::uint64_t retained_messages = 0;
   std::uint64_t subscriptions = 0;
   std::uint64_t sessions = 0;
+  limit_stats limits;  // which limit dropped or refused what
 };
 
 class broker_state;
@@ -77,6 +80,9 @@ class broker_core {
   // Deletes the topic's retained message the way a client does: an empty retained message
   // [MQTT-3.3.1-10], which subscribers receive too. false when there was none.
   bool delete_retained(std::string_view topic);
+  // The transport counts and refuses connections past max_connections here.
+  limit_counters& limits();
+  limit_episodes& episodes();
 
   // Used by connection; not for the transport.
   broker_state& state() { return *state_; }

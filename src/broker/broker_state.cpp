@@ -33,7 +33,9 @@ broker_state::broker_state(broker_config config, authenticator& auth, logger& lo
       acl_(acl),
       store_(store),
       log_(log),
-      monitor_(config_.ui_max_topics, config_.ui_max_payload_bytes) {}
+      monitor_(config_.ui_max_topics, config_.ui_max_payload_bytes) {
+  pool_.limit = config_.max_total_buffer_bytes;
+}
 
 namespace {
 client_identity identity_of(const session& s) {
@@ -112,8 +114,9 @@ bool broker_state::attach(connection_state& conn, bool clean_start,
     }
     if (it == sessions_.end()) {
       it = sessions_
-               .emplace(conn.client_id, std::make_unique<session>(
-                                            conn.client_id, conn.session_expiry, config_, store_))
+               .emplace(conn.client_id,
+                        std::make_unique<session>(conn.client_id, conn.session_expiry, config_,
+                                                  store_, &pool_))
                .first;
     } else {
       present = true;
@@ -122,6 +125,7 @@ bool broker_state::attach(connection_state& conn, bool clean_start,
     }
     session& s = *it->second;
     s.ends_at.reset();
+    s.set_live();
     s.set_username(conn.username.value_or(""));
     s.set_send_limits(limits);
     if (store_ && !s.clean()) {
@@ -163,6 +167,16 @@ void broker_state::detach(connection_state& conn) {
         s->ends_at = steady::now() + std::chrono::seconds(s->expiry_interval());
       }
       store_expiry_locked(*s, std::chrono::system_clock::now());
+      if (const std::size_t dropped = s->go_offline()) {
+        // What a live client had queued beyond what an offline session keeps.
+        counters_.publish_dropped.fetch_add(dropped, std::memory_order_relaxed);
+        limit_counters::add(counters_.limits.dropped_offline, dropped);
+        log_.log(log_level::info, s->client_id(),
+                 "went offline with more queued than an offline session keeps (" +
+                     std::to_string(config_.max_queued_messages) + " messages, " +
+                     std::to_string(config_.max_queued_bytes) +
+                     " bytes): " + std::to_string(dropped) + " messages dropped");
+      }
     }
   }
   if (conn.will) {
@@ -325,19 +339,49 @@ void broker_state::deliver_locked(session& s, const message_ptr& msg, mqtt::qos 
   // QoS 0 is not kept for an offline client; QoS 1 and 2 are [MQTT-3.1.2-5].
   if (!s.owner && q == mqtt::qos::at_most_once) return;
   if (acl_ && !acl_->can_receive(identity_of(s), msg->topic())) return;
-  if (!s.enqueue(msg, q, retain, on_subscribe, std::move(sub_ids))) {
-    counters_.publish_dropped.fetch_add(1, std::memory_order_relaxed);
-    if (s.take_first_drop_notice()) {
-      events_.add(event_kind::limit, s.client_id(),
-                  "outgoing queue full (" + std::to_string(config_.max_queued_messages) +
-                      " messages): dropping messages for this client");
-      log_.log(log_level::warning, s.client_id(),
-               "outgoing queue full (" + std::to_string(config_.max_queued_messages) +
-                   " messages): dropping messages for this client; the client is too slow or "
-                   "offline. Further drops are counted in $SYS/broker/publish/messages/dropped");
-    }
+  const enqueue_result result = s.enqueue(msg, q, retain, on_subscribe, std::move(sub_ids));
+  if (result == enqueue_result::over_budget) {
+    limit_counters::add(counters_.limits.disconnected_for_budget);
+    s.owner->over_budget = true;
+  } else if (result != enqueue_result::queued) {
+    count_drop_locked(s, result);
   }
   if (s.owner && s.owner->link) s.owner->link->wake();
+}
+
+void broker_state::count_drop_locked(session& s, enqueue_result why) {
+  counters_.publish_dropped.fetch_add(1, std::memory_order_relaxed);
+  std::string what;
+  switch (why) {
+    case enqueue_result::dropped_client_budget:
+      limit_counters::add(counters_.limits.dropped_client_budget);
+      what = "its buffer is full (" + std::to_string(config_.max_client_buffer_bytes) +
+             " bytes wait for it): QoS 0 messages are dropped for this client, which does not "
+             "read fast enough";
+      break;
+    case enqueue_result::dropped_total_budget:
+      limit_counters::add(counters_.limits.dropped_total_budget);
+      if (episodes_.total_budget.begins(std::chrono::steady_clock::now())) {
+        log_.log(log_level::info,
+                 "every client's buffers together are full (" +
+                     std::to_string(pool_.limit) +
+                     " bytes): dropping messages for the clients with the most queued. Further "
+                     "drops are counted in $SYS/broker/limits/messages/dropped/total_budget");
+      }
+      what = "every client's buffers together are full: messages are dropped for this client";
+      break;
+    default:
+      limit_counters::add(counters_.limits.dropped_offline);
+      what = "its offline queue is full (" + std::to_string(config_.max_queued_messages) +
+             " messages or " + std::to_string(config_.max_queued_bytes) +
+             " bytes): messages are dropped for this session";
+      break;
+  }
+  if (s.take_first_drop_notice()) {
+    events_.add(event_kind::limit, s.client_id(), what);
+    log_.log(log_level::info, s.client_id(),
+             what + ". Further drops are counted in $SYS/broker/publish/messages/dropped");
+  }
 }
 
 std::vector<std::uint8_t> broker_state::subscribe(connection_state& conn,
@@ -451,12 +495,14 @@ void broker_state::release_incoming_qos2(connection_state& conn, std::uint16_t i
   if (conn.attached) conn.attached->release_incoming_qos2(id);
 }
 
-bool broker_state::take_output(connection_state& conn, std::vector<outgoing_publish>& out,
-                               std::size_t byte_budget) {
+output_status broker_state::take_output(connection_state& conn,
+                                        std::vector<outgoing_publish>& out,
+                                        std::size_t byte_budget) {
   std::lock_guard lock(mutex_);
-  if (conn.taken_over) return false;
+  if (conn.taken_over) return output_status::taken_over;
+  if (conn.over_budget) return output_status::over_budget;
   if (conn.attached) conn.attached->take_sendable(out, byte_budget);
-  return true;
+  return output_status::open;
 }
 
 void broker_state::post_to(const std::shared_ptr<connection_state>& conn,
@@ -496,7 +542,7 @@ void broker_state::restore_session(const std::string& client_id, const std::stri
       subscriptions_.unsubscribe(slot.get(), filter);
     }
   }
-  slot = std::make_unique<session>(client_id, expiry_interval, config_, store_);
+  slot = std::make_unique<session>(client_id, expiry_interval, config_, store_, &pool_);
   session& s = *slot;
   s.mark_persisted();
   s.set_username(username);
@@ -620,6 +666,11 @@ std::size_t broker_state::subscription_count() const {
   return subscriptions_.size();
 }
 
+std::size_t broker_state::buffered_bytes() const {
+  std::lock_guard lock(mutex_);
+  return pool_.used;
+}
+
 std::size_t broker_state::session_count() const {
   std::lock_guard lock(mutex_);
   return sessions_.size();
@@ -638,15 +689,26 @@ void broker_state::publish_sys(std::chrono::steady_clock::time_point now) {
       {"$SYS/broker/bytes/sent", value(counters_.bytes_sent.load())},
       {"$SYS/broker/publish/messages/dropped", value(counters_.publish_dropped.load())},
   };
+  const limit_counters& l = counters_.limits;
+  const std::pair<const char*, std::string> limits[] = {
+      {"$SYS/broker/limits/messages/dropped/client_budget", value(l.dropped_client_budget.load())},
+      {"$SYS/broker/limits/messages/dropped/total_budget", value(l.dropped_total_budget.load())},
+      {"$SYS/broker/limits/messages/dropped/offline", value(l.dropped_offline.load())},
+      {"$SYS/broker/limits/clients/disconnected", value(l.disconnected_for_budget.load())},
+      {"$SYS/broker/limits/connections/refused", value(l.connections_refused.load())},
+      {"$SYS/broker/limits/connections/open", value(l.connections_open.load())},
+      {"$SYS/broker/limits/connections/connect_timeout", value(l.connect_timeouts.load())},
+  };
   std::lock_guard lock(mutex_);
   const std::pair<const char*, std::string> counts[] = {
       {"$SYS/broker/retained messages/count", value(retained_.size())},
       {"$SYS/broker/subscriptions/count", value(subscriptions_.size())},
       {"$SYS/broker/clients/total", value(sessions_.size())},
+      {"$SYS/broker/limits/buffered/bytes", value(pool_.used)},
   };
   using entry = std::pair<const char*, std::string>;
-  for (std::span<const entry> list :
-       {std::span<const entry>(entries), std::span<const entry>(counts)}) {
+  for (std::span<const entry> list : {std::span<const entry>(entries),
+                                      std::span<const entry>(limits), std::span<const entry>(counts)}) {
     for (const auto& [topic, text] : list) {
       route_locked(std::make_shared<const message>(topic, text, mqtt::qos::at_most_once, true));
     }

@@ -20,6 +20,8 @@
 #include "broker/client_info.hpp"
 #include "broker/connection_state.hpp"
 #include "broker/event_log.hpp"
+#include "broker/episode_gate.hpp"
+#include "broker/limit_counters.hpp"
 #include "broker/logger.hpp"
 #include "broker/message.hpp"
 #include "broker/persistence.hpp"
@@ -37,6 +39,14 @@ struct broker_counters {
   std::atomic<std::uint64_t> bytes_sent{0};
   std::atomic<std::uint64_t> publish_dropped{0};
   std::atomic<std::uint64_t> clients_connected{0};
+  limit_counters limits;
+};
+
+// What take_output() tells the connection.
+enum class output_status {
+  open,
+  taken_over,   // another connection took the client id over [MQTT-3.1.4-2]: close
+  over_budget,  // QoS 1/2 past the client's budget: disconnect, the session keeps them
 };
 
 class broker_state {
@@ -50,6 +60,7 @@ class broker_state {
   logger& log() { return log_; }
   broker_counters& counters() { return counters_; }
   event_log& events() { return events_; }
+  limit_episodes& episodes() { return episodes_; }
 
   // An authenticated CONNECT: takes over a connection with the same client id [MQTT-3.1.4-2],
   // resumes or starts the session [MQTT-3.1.2-4] [MQTT-3.1.2-6], and keeps the will.
@@ -94,9 +105,9 @@ class broker_state {
   // about once a second.
   void expire(std::chrono::steady_clock::time_point now);
 
-  // What the connection should write now. false when it was taken over and must close.
-  bool take_output(connection_state& conn, std::vector<outgoing_publish>& out,
-                   std::size_t byte_budget);
+  // What the connection should write now, and whether it must close.
+  output_status take_output(connection_state& conn, std::vector<outgoing_publish>& out,
+                            std::size_t byte_budget);
 
   // Runs `fn` on the connection's own thread, unless its transport is already gone.
   void post_to(const std::shared_ptr<connection_state>& conn, std::function<void()> fn);
@@ -135,6 +146,8 @@ class broker_state {
   std::size_t retained_count() const;
   std::size_t subscription_count() const;
   std::size_t session_count() const;
+  // Bytes queued in every session together (buffer_pool::used).
+  std::size_t buffered_bytes() const;
 
  private:
   std::size_t route_locked(const message_ptr& msg, const session* from = nullptr);
@@ -142,6 +155,7 @@ class broker_state {
   // queue, see session::enqueue).
   void deliver_locked(session& s, const message_ptr& msg, mqtt::qos q, bool retain,
                       bool on_subscribe, std::vector<std::uint32_t> sub_ids = {});
+  void count_drop_locked(session& s, enqueue_result why);
   void end_session_locked(session& s);
   void store_expiry_locked(const session& s,
                            std::optional<std::chrono::system_clock::time_point> ended_at);
@@ -170,12 +184,14 @@ class broker_state {
   const std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
 
   mutable std::mutex mutex_;
+  buffer_pool pool_;  // before sessions_: they give their bytes back to it when destroyed
   std::unordered_map<std::string, std::unique_ptr<session>> sessions_;
   std::unordered_map<std::string, delayed_will> delayed_wills_;
   subscription_tree subscriptions_;
   retained_store retained_;
   topic_monitor monitor_;
   std::mt19937_64 random_{std::random_device{}()};
+  limit_episodes episodes_;
 };
 
 }  // namespace broker

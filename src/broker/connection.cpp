@@ -83,7 +83,15 @@ void connection::on_timer(clock::time_point now) {
                mqtt::reason::keep_alive_timeout);
   } else if (st.stage != connection_state::phase::closing &&
              st.stage != connection_state::phase::closed) {
-    close_with(st, log_level::info, "no CONNECT within the connect timeout");
+    limit_counters::add(st.broker.counters().limits.connect_timeouts);
+    // Thousands of sockets that say nothing are one event worth one line, not thousands.
+    const bool first = st.broker.episodes().connect_timeout.begins(now);
+    close_with(st, first ? log_level::info : log_level::debug,
+               "no CONNECT within " + std::to_string(st.broker.config().connect_timeout.count()) +
+                   " ms, from " + st.remote_address +
+                   (first ? " (further ones are counted in "
+                            "$SYS/broker/limits/connections/connect_timeout)"
+                          : ""));
   }
 }
 

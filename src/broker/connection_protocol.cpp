@@ -647,11 +647,29 @@ void collect_output(connection_state& st, output_batch& out) {
   }
   thread_local std::vector<outgoing_publish> ready;
   ready.clear();
-  if (st.stage == phase::connected && !st.broker.take_output(st, ready, output_budget)) {
-    close_with(st, log_level::notice, "taken over by a new connection with the same client id",
-               mqtt::reason::session_taken_over);  // [MQTT-3.1.4-3]
-    bytes += st.control_out;
-    st.control_out.clear();
+  if (st.stage == phase::connected) {
+    switch (st.broker.take_output(st, ready, output_budget)) {
+      case output_status::open:
+        break;
+      case output_status::taken_over:
+        close_with(st, log_level::notice, "taken over by a new connection with the same client id",
+                   mqtt::reason::session_taken_over);  // [MQTT-3.1.4-3]
+        bytes += st.control_out;
+        st.control_out.clear();
+        break;
+      case output_status::over_budget:
+        st.broker.events().add(event_kind::limit, st.client_id,
+                               "disconnected: QoS 1/2 messages past its buffer");
+        close_with(st, log_level::info,
+                   "does not read fast enough: QoS 1/2 messages past its buffer of " +
+                       std::to_string(st.broker.config().max_client_buffer_bytes) +
+                       " bytes; they stay in its session (counted in "
+                       "$SYS/broker/limits/clients/disconnected)",
+                   mqtt::reason::quota_exceeded);
+        bytes += st.control_out;
+        st.control_out.clear();
+        break;
+    }
   }
   const bool v5 = is_v5(st);
   std::uint64_t publishes = 0;

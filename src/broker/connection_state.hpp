@@ -49,6 +49,8 @@ struct connection_state {
   // PUBLISH packets in from the client and out to it; read from other threads for the web UI.
   std::atomic<std::uint64_t> messages_in{0};
   std::atomic<std::uint64_t> messages_out{0};
+  // [locked] QoS 1/2 messages past the client's output budget: disconnect it.
+  bool over_budget = false;
 
   enum class phase { awaiting_connect, authenticating, connected, closing, closed };
   phase stage = phase::awaiting_connect;

@@ -6,12 +6,50 @@
 
 namespace broker {
 
+namespace {
+// The deque entry, the shared message's header and its two strings' headers, roughly.
+constexpr std::size_t per_message_overhead = 64;
+// A connected client with less than this queued always gets its messages, even when every
+// buffer together is over max_total_buffer_bytes: the clients that keep up are not the ones
+// that filled it. Bounds the overshoot to this much per connection.
+constexpr std::size_t small_queue = 256 * 1024;
+}  // namespace
+
+std::size_t queue_cost(const message& m) {
+  return m.payload().size() + m.topic().size() + per_message_overhead;
+}
+
 session::session(std::string client_id, std::uint32_t expiry_interval, const broker_config& limits,
-                 persistence* store)
+                 persistence* store, buffer_pool* pool)
     : client_id_(std::move(client_id)),
       expiry_interval_(expiry_interval),
       limits_(limits),
-      store_(store) {}
+      store_(store),
+      pool_(pool) {}
+
+session::~session() {
+  if (pool_) pool_->used -= queued_bytes_;
+}
+
+void session::charge(const outgoing_publish& p) {
+  if (p.exempt) return;
+  const std::size_t cost = queue_cost(*p.msg);
+  queued_bytes_ += cost;
+  if (pool_) pool_->used += cost;
+}
+
+void session::refund(const outgoing_publish& p) {
+  if (p.exempt) return;
+  const std::size_t cost = queue_cost(*p.msg);
+  queued_bytes_ -= cost;
+  if (pool_) pool_->used -= cost;
+}
+
+void session::push(outgoing_publish p) {
+  charge(p);
+  queue().push_back(std::move(p));
+  store(queue().back(), false);
+}
 
 std::size_t publish_wire_size(const outgoing_publish& p, const send_limits& limits) {
   const message& m = *p.msg;
@@ -67,7 +105,7 @@ void session::restore_delivery(const stored_delivery& d) {
   outgoing_publish p{d.msg, d.qos, d.retain, false, d.packet_id, false, d.seq, {}};
   next_seq_ = std::max(next_seq_, d.seq + 1);
   if (d.packet_id == 0) {
-    queued_bytes_ += d.msg->payload().size();
+    charge(p);
     queue().push_back(std::move(p));
     return;
   }
@@ -77,38 +115,100 @@ void session::restore_delivery(const stored_delivery& d) {
   ++pending_inflight_;
 }
 
-bool session::enqueue(message_ptr msg, mqtt::qos q, bool retain, bool unlimited,
-                      std::vector<std::uint32_t> sub_ids) {
-  const std::size_t size = msg->payload().size();
-  std::deque<outgoing_publish>& waiting = queue();
-  const bool full = !unlimited && (waiting.size() >= limits_.max_queued_messages ||
-                                   queued_bytes_ + size > limits_.max_queued_bytes);
-  if (full) {
-    if (q == mqtt::qos::at_most_once) {
-      ++dropped_;
-      return false;
-    }
-    // Make room by dropping the oldest QoS 0 message: it carried no delivery promise.
-    auto oldest_qos0 = std::find_if(waiting.begin(), waiting.end(), [](const outgoing_publish& p) {
-      return p.qos == mqtt::qos::at_most_once;
-    });
-    if (oldest_qos0 == waiting.end()) {
-      ++dropped_;
-      return false;
-    }
-    queued_bytes_ -= oldest_qos0->msg->payload().size();
-    waiting.erase(oldest_qos0);
-    ++dropped_;
-    queued_bytes_ += size;
-    waiting.push_back(
-        {std::move(msg), q, retain, false, 0, false, next_seq_++, std::move(sub_ids)});
-    store(waiting.back(), false);
-    return false;
+bool session::offline_full(std::size_t cost) const {
+  return queued() >= limits_.max_queued_messages ||
+         queued_bytes_ + cost > limits_.max_queued_bytes ||
+         (pool_ && pool_->used + cost > pool_->limit);
+}
+
+enqueue_result session::enqueue(message_ptr msg, mqtt::qos q, bool retain, bool unlimited,
+                                std::vector<std::uint32_t> sub_ids) {
+  outgoing_publish p{std::move(msg), q, retain, false, 0, false, next_seq_++, std::move(sub_ids)};
+  if (unlimited) {
+    p.exempt = true;
+    push(std::move(p));
+    return enqueue_result::queued;
   }
-  queued_bytes_ += size;
-  waiting.push_back({std::move(msg), q, retain, false, 0, false, next_seq_++, std::move(sub_ids)});
-  store(waiting.back(), false);
-  return true;
+  if (!live_ || over_budget_) {
+    if (live_ && q == mqtt::qos::at_most_once) {
+      // Being disconnected for its budget: QoS 0 is not kept for it any more.
+      ++dropped_;
+      return enqueue_result::dropped_client_budget;
+    }
+    return enqueue_offline(std::move(p));
+  }
+  const std::size_t cost = queue_cost(*p.msg);
+  const bool over_client = queued_bytes_ + cost > live_limit_;
+  const bool over_total =
+      pool_ && pool_->used + cost > pool_->limit && queued_bytes_ + cost > small_queue;
+  if (!over_client && !over_total) {
+    push(std::move(p));
+    return enqueue_result::queued;
+  }
+  if (q == mqtt::qos::at_most_once) {
+    ++dropped_;
+    return over_client ? enqueue_result::dropped_client_budget
+                       : enqueue_result::dropped_total_budget;
+  }
+  // QoS 1/2 is never dropped silently for a live client: it is kept, and the client goes.
+  over_budget_ = true;
+  push(std::move(p));
+  return enqueue_result::over_budget;
+}
+
+enqueue_result session::enqueue_offline(outgoing_publish p) {
+  const std::size_t cost = queue_cost(*p.msg);
+  if (!offline_full(cost)) {
+    push(std::move(p));
+    return enqueue_result::queued;
+  }
+  ++dropped_;
+  const bool total = pool_ && pool_->used + cost > pool_->limit;
+  const enqueue_result dropped =
+      total ? enqueue_result::dropped_total_budget : enqueue_result::dropped_offline;
+  if (p.qos == mqtt::qos::at_most_once) return dropped;
+  // Make room by dropping the oldest QoS 0 message: it carried no delivery promise.
+  std::deque<outgoing_publish>& waiting = queue();
+  auto oldest_qos0 = std::find_if(waiting.begin(), waiting.end(), [](const outgoing_publish& o) {
+    return o.qos == mqtt::qos::at_most_once && !o.exempt;
+  });
+  if (oldest_qos0 == waiting.end()) return dropped;
+  refund(*oldest_qos0);
+  waiting.erase(oldest_qos0);
+  if (offline_full(cost)) return dropped;  // one was not enough room (a larger message)
+  push(std::move(p));
+  return dropped;
+}
+
+std::size_t session::go_offline() {
+  live_ = false;
+  over_budget_ = false;
+  if (!queue_) return 0;
+  std::size_t dropped = 0;
+  std::deque<outgoing_publish>& waiting = *queue_;
+  const auto over = [&] {
+    return waiting.size() > limits_.max_queued_messages ||
+           queued_bytes_ > limits_.max_queued_bytes;
+  };
+  // QoS 0 first (no delivery promise, oldest first), then the newest QoS 1/2: what an offline
+  // session would have refused had it been offline all along.
+  for (auto it = waiting.begin(); it != waiting.end() && over();) {
+    if (it->qos == mqtt::qos::at_most_once && !it->exempt) {
+      refund(*it);
+      it = waiting.erase(it);
+      ++dropped;
+    } else {
+      ++it;
+    }
+  }
+  while (!waiting.empty() && over()) {
+    forget(waiting.back());
+    refund(waiting.back());
+    waiting.pop_back();
+    ++dropped;
+  }
+  dropped_ += dropped;
+  return dropped;
 }
 
 std::deque<outgoing_publish>& session::queue() {
@@ -149,7 +249,7 @@ void session::take_sendable(std::vector<outgoing_publish>& out, std::size_t byte
     if (next.msg->expired(now) ||
         (send_limits_.maximum_packet_size != 0 &&
          publish_wire_size(next, send_limits_) > send_limits_.maximum_packet_size)) {
-      queued_bytes_ -= size;
+      refund(next);
       forget(next);
       queue_->pop_front();
       continue;
@@ -158,7 +258,7 @@ void session::take_sendable(std::vector<outgoing_publish>& out, std::size_t byte
     // everything behind it [MQTT-4.6.0-6]. The window is the client's Receive Maximum when
     // smaller than the broker's own [MQTT-3.3.4-9].
     if (next.qos != mqtt::qos::at_most_once && inflight_.size() >= window()) break;
-    queued_bytes_ -= size;
+    refund(next);
     taken += size;
     if (next.qos != mqtt::qos::at_most_once) {
       next.packet_id = next_packet_id();

@@ -3,6 +3,7 @@
 // messages in flight in both directions. Lives on while the client is offline when it asked for
 // a persistent session. Not thread-safe: the broker state's lock guards it.
 
+#include <algorithm>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -35,6 +36,29 @@ struct outgoing_publish {
   // 5.0: the identifiers of every subscription of this session the message matched
   // [MQTT-3.3.4-3] [MQTT-3.3.4-5]; empty for most messages.
   std::vector<std::uint32_t> sub_ids;
+  // A retained message answering a SUBSCRIBE: charged to no budget (see session::enqueue).
+  bool exempt = false;
+};
+
+// What one queued message costs a budget: its payload and topic, and the bookkeeping around them,
+// so a flood of empty messages is bounded too.
+std::size_t queue_cost(const message& m);
+
+// The bytes queued in every session together, against max_total_buffer_bytes. Guarded by the
+// broker state's lock, like the sessions.
+struct buffer_pool {
+  std::size_t used = 0;
+  std::size_t limit = static_cast<std::size_t>(-1);
+};
+
+enum class enqueue_result {
+  queued,
+  dropped_client_budget,  // QoS 0 for a connected client whose buffer is full
+  dropped_total_budget,   // every session's buffers together are full
+  dropped_offline,        // an offline session past max_queued_messages or max_queued_bytes
+  // QoS 1/2 for a connected client past its budget: queued (it is never silently dropped for a
+  // live client), and the client must be disconnected; its session keeps what fits offline.
+  over_budget,
 };
 
 // What a session's connection allows the broker to send (5.0 CONNECT properties; 3.1.1 clients
@@ -58,8 +82,12 @@ class session {
 
   // A session that outlives its connection (expiry > 0) reports every change of its QoS 1/2
   // state to `store` (which may be null) once mark_persisted() was called.
+  // `pool` (may be null) is charged for what the session queues.
   session(std::string client_id, std::uint32_t expiry_interval, const broker_config& limits,
-          persistence* store);
+          persistence* store, buffer_pool* pool = nullptr);
+  ~session();
+  session(const session&) = delete;
+  session& operator=(const session&) = delete;
 
   const std::string& client_id() const { return client_id_; }
   // Ends with its network connection.
@@ -80,12 +108,27 @@ class session {
 
   std::map<std::string, mqtt::subscription, std::less<>>& subscriptions() { return subscriptions_; }
 
-  // Queues a message for delivery. Past the queue limits the oldest queued QoS 0 message makes
-  // room, else the new message is dropped; returns false when something was dropped.
+  // Connected (live) sessions are bounded by max_client_buffer_bytes; offline ones by
+  // max_queued_messages and max_queued_bytes. Going offline trims the queue to the offline
+  // limits and returns how many messages that dropped.
+  void set_live() {
+    live_ = true;
+    over_budget_ = false;
+    drop_noticed_ = false;  // a new connection, a new episode worth one log line
+    // A client that comes back to a session fuller than its budget (max_queued_bytes may be
+    // larger) gets room for that backlog, or the next QoS 1 message would disconnect it again.
+    live_limit_ = std::max(limits_.max_client_buffer_bytes, queued_bytes_);
+  }
+  std::size_t go_offline();
+  bool live() const { return live_; }
+
+  // Queues a message for delivery; see enqueue_result. Offline, past the limits the oldest
+  // queued QoS 0 message makes room, else the new message is dropped.
   // `unlimited`: retained messages answering a SUBSCRIBE, which must all be sent [MQTT-3.8.4-3];
-  // they are shared with the retained store, so their number is bounded by it, not by the queue.
-  bool enqueue(message_ptr msg, mqtt::qos q, bool retain, bool unlimited = false,
-               std::vector<std::uint32_t> sub_ids = {});
+  // they are shared with the retained store, so their number is bounded by it, not by the queue,
+  // and they are charged to no budget.
+  enqueue_result enqueue(message_ptr msg, mqtt::qos q, bool retain, bool unlimited = false,
+                         std::vector<std::uint32_t> sub_ids = {});
   // Whether anything is ready for take_sendable().
   bool has_sendable() const;
   // Moves what may be written now into `out`: retransmissions first, then queued messages while
@@ -117,6 +160,8 @@ class session {
   std::size_t incoming_qos2_count() const { return incoming_qos2_ ? incoming_qos2_->size() : 0; }
 
   std::size_t queued() const { return queue_ ? queue_->size() : 0; }
+  // What the queue costs its budgets (queue_cost() of every message but exempt ones).
+  std::size_t queued_bytes() const { return queued_bytes_; }
   std::size_t inflight() const { return inflight_.size(); }
   std::uint64_t dropped() const { return dropped_; }
   // True once per session, the first time something is dropped: log then, not every time.
@@ -151,8 +196,17 @@ class session {
   // Built on first use: libstdc++ allocates a deque's first block eagerly, and most sessions
   // (idle sensors) never queue anything.
   std::deque<outgoing_publish>& queue();
+  void push(outgoing_publish p);
+  void charge(const outgoing_publish& p);
+  void refund(const outgoing_publish& p);
+  bool offline_full(std::size_t cost) const;
+  enqueue_result enqueue_offline(outgoing_publish p);
   std::unique_ptr<std::deque<outgoing_publish>> queue_;
   std::size_t queued_bytes_ = 0;
+  buffer_pool* pool_;
+  bool live_ = false;
+  bool over_budget_ = false;  // disconnect pending: offline limits apply already
+  std::size_t live_limit_ = 0;
   std::vector<inflight_entry> inflight_;  // in the order first sent [MQTT-4.6.0-1]; small
   std::size_t pending_inflight_ = 0;
   // Built on first use too: only QoS 2 publishers ever need it.

@@ -2,8 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <sstream>
 
+#include "broker/session.hpp"
 #include "mqtt/reason_code.hpp"
 #include "test_client.hpp"
 
@@ -431,7 +433,7 @@ TEST_F(connection_test, sys_statistics_are_published_retained) {
 
 TEST_F(connection_test, slow_subscriber_queue_is_bounded_and_drops_are_counted) {
   broker_config small = config;
-  small.max_queued_messages = 10;
+  small.max_client_buffer_bytes = 10 * queue_cost(message("t", "00", mqtt::qos::at_most_once, false));
   broker_core limited{small, auth, log};
   test_client slow(limited);
   slow.connect("slow");
@@ -443,9 +445,64 @@ TEST_F(connection_test, slow_subscriber_queue_is_bounded_and_drops_are_counted) 
   pub.received();
   for (int i = 0; i < 50; ++i) pub.send(publish("t", std::to_string(i)));
   EXPECT_EQ(limited.stats().publish_dropped, 40u);
+  EXPECT_EQ(limited.stats().limits.dropped_client_budget, 40u);
   auto got = slow.received_of<mqtt::publish_packet>();
   ASSERT_EQ(got.size(), 10u);
   EXPECT_EQ(got.front().payload, "0");
+  EXPECT_NE(log_text.str().find("QoS 0 messages are dropped for this client"), std::string::npos);
+}
+
+TEST_F(connection_test, qos1_past_a_live_client_budget_disconnects_it_and_its_session_keeps_them) {
+  broker_config small = config;
+  small.max_inflight = 2;
+  small.max_client_buffer_bytes = 5 * queue_cost(message("t", "00", mqtt::qos::at_most_once, false));
+  broker_core limited{small, auth, log};
+  auto slow = std::make_unique<test_client>(limited);
+  slow->connect("slow", false);
+  slow->received();
+  slow->send(subscribe("t", mqtt::qos::at_least_once));
+  slow->received();
+  test_client pub(limited);
+  pub.connect("pub");
+  pub.received();
+  for (int i = 0; i < 10; ++i) {
+    pub.send(publish("t", std::to_string(i), mqtt::qos::at_least_once, false, i + 1));
+  }
+  // Two in flight, five queued, the eighth over budget: the client goes, nothing is dropped.
+  EXPECT_EQ(slow->received_of<mqtt::publish_packet>().size(), 0u);
+  EXPECT_TRUE(slow->conn().should_close());
+  EXPECT_EQ(limited.stats().limits.disconnected_for_budget, 1u);
+  EXPECT_EQ(limited.stats().publish_dropped, 0u);
+  slow->drop();
+  test_client again(limited);
+  again.connect("slow", false);
+  std::vector<std::string> payloads;
+  for (int round = 0; round < 20 && payloads.size() < 10; ++round) {
+    for (const auto& p : again.received_of<mqtt::publish_packet>()) {
+      if (!p.dup || std::find(payloads.begin(), payloads.end(), p.payload) == payloads.end()) {
+        payloads.push_back(p.payload);
+      }
+      again.send(mqtt::puback_packet{p.packet_id, 0, {}});
+    }
+  }
+  EXPECT_EQ(payloads, (std::vector<std::string>{"0", "1", "2", "3", "4", "5", "6", "7", "8", "9"}));
+}
+
+TEST_F(connection_test, limit_counters_are_published_under_sys) {
+  core.tick(std::chrono::steady_clock::now());
+  auto sub = connected("sub");
+  sub->send(subscribe("$SYS/broker/limits/#"));
+  std::map<std::string, std::string> values;
+  for (auto& p : sub->received_of<mqtt::publish_packet>()) values[p.topic] = p.payload;
+  for (const char* topic : {"$SYS/broker/limits/messages/dropped/client_budget",
+                            "$SYS/broker/limits/messages/dropped/total_budget",
+                            "$SYS/broker/limits/messages/dropped/offline",
+                            "$SYS/broker/limits/clients/disconnected",
+                            "$SYS/broker/limits/connections/refused",
+                            "$SYS/broker/limits/connections/connect_timeout",
+                            "$SYS/broker/limits/buffered/bytes"}) {
+    EXPECT_EQ(values[topic], "0") << topic;
+  }
 }
 
 }  // namespace

@@ -80,31 +80,158 @@ TEST(session, after_pubrec_only_pubrel_is_resent) {
   EXPECT_EQ(s.inflight(), 0u);
 }
 
-TEST(session, full_queue_drops_oldest_qos0_first) {
+TEST(session, full_offline_queue_drops_oldest_qos0_first) {
   broker_config limits;
   limits.max_queued_messages = 2;
   limits.max_inflight = 0;  // nothing leaves the queue for QoS 1
   session s("c", false, limits, nullptr);
-  EXPECT_TRUE(s.enqueue(msg("q0", mqtt::qos::at_most_once), mqtt::qos::at_most_once, false));
-  EXPECT_TRUE(s.enqueue(msg("q1", mqtt::qos::at_least_once), mqtt::qos::at_least_once, false));
-  EXPECT_FALSE(s.enqueue(msg("q1b", mqtt::qos::at_least_once), mqtt::qos::at_least_once, false));
+  EXPECT_EQ(s.enqueue(msg("q0", mqtt::qos::at_most_once), mqtt::qos::at_most_once, false),
+            enqueue_result::queued);
+  EXPECT_EQ(s.enqueue(msg("q1", mqtt::qos::at_least_once), mqtt::qos::at_least_once, false),
+            enqueue_result::queued);
+  EXPECT_EQ(s.enqueue(msg("q1b", mqtt::qos::at_least_once), mqtt::qos::at_least_once, false),
+            enqueue_result::dropped_offline);
   EXPECT_EQ(s.queued(), 2u);
   EXPECT_EQ(s.dropped(), 1u);
   EXPECT_TRUE(s.take_first_drop_notice());
   EXPECT_FALSE(s.take_first_drop_notice());  // logged once per session
   // No QoS 0 left to make room: the newest is refused.
-  EXPECT_FALSE(s.enqueue(msg("q1c", mqtt::qos::at_least_once), mqtt::qos::at_least_once, false));
+  EXPECT_EQ(s.enqueue(msg("q1c", mqtt::qos::at_least_once), mqtt::qos::at_least_once, false),
+            enqueue_result::dropped_offline);
   EXPECT_EQ(s.queued(), 2u);
   EXPECT_EQ(s.dropped(), 2u);
 }
 
-TEST(session, queue_is_bounded_in_bytes) {
+TEST(session, offline_queue_is_bounded_in_bytes) {
   broker_config limits;
-  limits.max_queued_bytes = 10;
+  const std::size_t cost = queue_cost(*msg("12345678", mqtt::qos::at_most_once));
+  limits.max_queued_bytes = cost + 10;
   session s("c", false, limits, nullptr);
-  EXPECT_TRUE(s.enqueue(msg("12345678", mqtt::qos::at_most_once), mqtt::qos::at_most_once, false));
-  EXPECT_FALSE(s.enqueue(msg("12345", mqtt::qos::at_most_once), mqtt::qos::at_most_once, false));
+  EXPECT_EQ(s.enqueue(msg("12345678", mqtt::qos::at_most_once), mqtt::qos::at_most_once, false),
+            enqueue_result::queued);
+  EXPECT_EQ(s.queued_bytes(), cost);
+  EXPECT_EQ(s.enqueue(msg("12345", mqtt::qos::at_most_once), mqtt::qos::at_most_once, false),
+            enqueue_result::dropped_offline);
   EXPECT_EQ(s.queued(), 1u);
+}
+
+TEST(session, even_empty_messages_cost_bytes) {
+  EXPECT_GE(queue_cost(*msg("", mqtt::qos::at_most_once)), 32u);
+}
+
+// A connected client's burst: count limits are for offline sessions, bytes for live ones.
+TEST(session, live_session_queues_past_the_offline_count_within_its_byte_budget) {
+  broker_config limits;
+  limits.max_queued_messages = 10;
+  session s("c", false, limits, nullptr);
+  s.set_live();
+  for (int i = 0; i < 10000; ++i) {
+    ASSERT_EQ(s.enqueue(msg(std::string(1000, 'x'), mqtt::qos::at_most_once),
+                        mqtt::qos::at_most_once, false),
+              enqueue_result::queued);
+  }
+  EXPECT_EQ(s.queued(), 10000u);
+  EXPECT_EQ(s.dropped(), 0u);
+}
+
+TEST(session, live_qos0_past_the_client_budget_is_dropped) {
+  broker_config limits;
+  limits.max_client_buffer_bytes = 3 * queue_cost(*msg("abc", mqtt::qos::at_most_once));
+  session s("c", true, limits, nullptr);
+  s.set_live();
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_EQ(s.enqueue(msg("abc", mqtt::qos::at_most_once), mqtt::qos::at_most_once, false),
+              enqueue_result::queued);
+  }
+  EXPECT_EQ(s.enqueue(msg("abc", mqtt::qos::at_most_once), mqtt::qos::at_most_once, false),
+            enqueue_result::dropped_client_budget);
+  EXPECT_EQ(s.dropped(), 1u);
+  take(s);  // the client read: room again
+  EXPECT_EQ(s.queued_bytes(), 0u);
+  EXPECT_EQ(s.enqueue(msg("abc", mqtt::qos::at_most_once), mqtt::qos::at_most_once, false),
+            enqueue_result::queued);
+}
+
+TEST(session, live_qos1_past_the_client_budget_is_kept_and_asks_for_a_disconnect) {
+  broker_config limits;
+  limits.max_inflight = 0;
+  limits.max_client_buffer_bytes = 2 * queue_cost(*msg("abc", mqtt::qos::at_least_once));
+  session s("c", false, limits, nullptr);
+  s.set_live();
+  EXPECT_EQ(s.enqueue(msg("1", mqtt::qos::at_least_once), mqtt::qos::at_least_once, false),
+            enqueue_result::queued);
+  EXPECT_EQ(s.enqueue(msg("2", mqtt::qos::at_least_once), mqtt::qos::at_least_once, false),
+            enqueue_result::queued);
+  EXPECT_EQ(s.enqueue(msg("3", mqtt::qos::at_least_once), mqtt::qos::at_least_once, false),
+            enqueue_result::over_budget);
+  EXPECT_EQ(s.queued(), 3u);  // never silently dropped
+  EXPECT_EQ(s.dropped(), 0u);
+  // Until the disconnect, QoS 0 is not kept for it and QoS 1 follows the offline limits.
+  EXPECT_EQ(s.enqueue(msg("q0", mqtt::qos::at_most_once), mqtt::qos::at_most_once, false),
+            enqueue_result::dropped_client_budget);
+  EXPECT_EQ(s.enqueue(msg("4", mqtt::qos::at_least_once), mqtt::qos::at_least_once, false),
+            enqueue_result::queued);
+  EXPECT_EQ(s.go_offline(), 0u);
+  EXPECT_EQ(s.queued(), 4u);
+}
+
+TEST(session, going_offline_trims_to_the_offline_limits_qos0_first) {
+  broker_config limits;
+  limits.max_inflight = 0;
+  limits.max_queued_messages = 3;
+  session s("c", false, limits, nullptr);
+  s.set_live();
+  s.enqueue(msg("a", mqtt::qos::at_most_once), mqtt::qos::at_most_once, false);
+  for (const char* p : {"1", "2", "3", "4"})
+    s.enqueue(msg(p, mqtt::qos::at_least_once), mqtt::qos::at_least_once, false);
+  s.enqueue(msg("b", mqtt::qos::at_most_once), mqtt::qos::at_most_once, false);
+  EXPECT_EQ(s.go_offline(), 3u);  // both QoS 0, then the newest QoS 1
+  s.set_live();
+  limits.max_inflight = 10;
+  std::vector<std::string> payloads;
+  for (const auto& o : take(s)) payloads.push_back(o.msg->payload());
+  EXPECT_EQ(payloads, (std::vector<std::string>{"1", "2", "3"}));
+}
+
+TEST(session, a_client_back_to_a_session_fuller_than_its_budget_is_not_disconnected_for_it) {
+  broker_config limits;
+  limits.max_inflight = 0;
+  limits.max_client_buffer_bytes = 2 * queue_cost(*msg("1", mqtt::qos::at_least_once));
+  limits.max_queued_bytes = 10 * limits.max_client_buffer_bytes;
+  session s("c", false, limits, nullptr);
+  for (const char* p : {"1", "2", "3", "4"})
+    s.enqueue(msg(p, mqtt::qos::at_least_once), mqtt::qos::at_least_once, false);
+  s.set_live();
+  limits.max_inflight = 10;
+  EXPECT_EQ(take(s).size(), 4u);
+  EXPECT_EQ(s.enqueue(msg("5", mqtt::qos::at_least_once), mqtt::qos::at_least_once, false),
+            enqueue_result::queued);
+}
+
+TEST(session, buffers_together_are_bounded_but_a_small_queue_always_gets_through) {
+  broker_config limits;
+  buffer_pool pool;
+  pool.limit = 1024 * 1024;
+  const std::string big(300 * 1024, 'x');
+  session slow("slow", true, limits, nullptr, &pool);
+  session fast("fast", true, limits, nullptr, &pool);
+  slow.set_live();
+  fast.set_live();
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_EQ(slow.enqueue(msg(big, mqtt::qos::at_most_once), mqtt::qos::at_most_once, false),
+              enqueue_result::queued);
+  }
+  EXPECT_EQ(slow.enqueue(msg(big, mqtt::qos::at_most_once), mqtt::qos::at_most_once, false),
+            enqueue_result::dropped_total_budget);
+  EXPECT_EQ(fast.enqueue(msg("small", mqtt::qos::at_most_once), mqtt::qos::at_most_once, false),
+            enqueue_result::queued);
+  EXPECT_EQ(pool.used, slow.queued_bytes() + fast.queued_bytes());
+  {
+    session gone("gone", true, limits, nullptr, &pool);
+    gone.set_live();
+    gone.enqueue(msg("x", mqtt::qos::at_most_once), mqtt::qos::at_most_once, false);
+  }
+  EXPECT_EQ(pool.used, slow.queued_bytes() + fast.queued_bytes());  // given back
 }
 
 }  // namespace
