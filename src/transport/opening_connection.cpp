@@ -16,8 +16,9 @@ class opening_connection final : public session_base,
                                  public std::enable_shared_from_this<opening_connection> {
  public:
   opening_connection(std::shared_ptr<byte_stream> stream, const opening_context& context,
-                     std::string kind, std::string remote_address)
-      : stream_(std::move(stream)),
+                     std::string kind, std::string remote_address, connection_slot slot)
+      : slot_(std::move(slot)),
+        stream_(std::move(stream)),
         context_(context),
         timer_(stream_->get_executor()),
         kind_(std::move(kind)),
@@ -50,7 +51,7 @@ class opening_connection final : public session_base,
       self->finish();
       auto session = std::make_shared<stream_session<any_stream>>(
           any_stream(self->stream_), self->context_.core, self->context_.registry,
-          self->remote_address_, self->kind_);
+          self->remote_address_, self->kind_, std::move(self->slot_));
       session->start();
     });
   }
@@ -86,6 +87,7 @@ class opening_connection final : public session_base,
     stream_->close();
   }
 
+  connection_slot slot_;  // handed to the session once the stream is open
   std::shared_ptr<byte_stream> stream_;
   opening_context context_;
   boost::asio::steady_timer timer_;
@@ -98,9 +100,9 @@ class opening_connection final : public session_base,
 }  // namespace
 
 void open_then_serve(std::shared_ptr<byte_stream> stream, const opening_context& context,
-                     std::string kind, std::string remote_address) {
+                     std::string kind, std::string remote_address, connection_slot slot) {
   std::make_shared<opening_connection>(std::move(stream), context, std::move(kind),
-                                       std::move(remote_address))
+                                       std::move(remote_address), std::move(slot))
       ->start();
 }
 

@@ -11,6 +11,7 @@
 #include "broker/broker_core.hpp"
 #include "broker/logger.hpp"
 #include "transport/byte_stream.hpp"
+#include "transport/connection_slot.hpp"
 #include "transport/session_registry.hpp"
 
 namespace transport {
@@ -25,6 +26,6 @@ struct opening_context {
 // Call on the stream's executor. `kind` (ws, mqtts, wss) and `remote_address` name the
 // connection in log lines.
 void open_then_serve(std::shared_ptr<byte_stream> stream, const opening_context& context,
-                     std::string kind, std::string remote_address);
+                     std::string kind, std::string remote_address, connection_slot slot);
 
 }  // namespace transport

@@ -133,10 +133,30 @@ void server::impl::on_accept(listener_kind kind, const std::string& kind_name, t
                });
     return;
   }
+  broker::limit_counters& limits = core_.limits();
+  // MQTT connections only (the ingress port has its own bounds). Accepts run on context 0 only,
+  // so nothing else takes a slot between this check and the slot below (slots are given back
+  // from any thread, which only makes room).
+  if (limits.connections_open.load(std::memory_order_relaxed) >= core_.config().max_connections) {
+    broker::limit_counters::add(limits.connections_refused);
+    const bool first = core_.episodes().connections_refused.begins(std::chrono::steady_clock::now());
+    const broker::log_level level = first ? broker::log_level::info : broker::log_level::debug;
+    if (log_.enabled(level)) {
+      log_.log(level, "connection from " + address + " refused: " +
+                          std::to_string(core_.config().max_connections) +
+                          " connections are open (max_connections)" +
+                          (first ? "; further refusals are counted in "
+                                   "$SYS/broker/limits/connections/refused"
+                                 : ""));
+    }
+    socket.close(ec);
+    return;
+  }
+  connection_slot slot(limits.connections_open);
   if (kind == listener_kind::mqtt) {
     auto session = std::make_shared<stream_session<tcp_stream>>(
         tcp_stream(std::move(socket), pool_.read_buffer(context_index)), core_, registry_,
-        std::move(address), kind_name);
+        std::move(address), kind_name, std::move(slot));
     asio::post(pool_.context(context_index), [session] { session->start(); });
     return;
   }
@@ -156,10 +176,11 @@ void server::impl::on_accept(listener_kind kind, const std::string& kind_name, t
     case listener_kind::http:
       return;
   }
-  asio::post(pool_.context(context_index),
-             [this, stream = std::move(stream), kind_name, address = std::move(address)]() mutable {
-               open_then_serve(std::move(stream), opening_, kind_name, std::move(address));
-             });
+  asio::post(pool_.context(context_index), [this, stream = std::move(stream), kind_name,
+                                            address = std::move(address),
+                                            slot = std::move(slot)]() mutable {
+    open_then_serve(std::move(stream), opening_, kind_name, std::move(address), std::move(slot));
+  });
 }
 
 void server::impl::schedule_tick() {

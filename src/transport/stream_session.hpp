@@ -23,6 +23,7 @@
 #include "broker/connection.hpp"
 #include "broker/output_batch.hpp"
 #include "broker/transport_link.hpp"
+#include "transport/connection_slot.hpp"
 #include "transport/session_registry.hpp"
 
 namespace transport {
@@ -35,8 +36,9 @@ class stream_session final : public session_base,
   using clock = broker::connection::clock;
 
   stream_session(Stream stream, broker::broker_core& core, session_registry& registry,
-                 std::string remote_address, std::string kind)
-      : stream_(std::move(stream)),
+                 std::string remote_address, std::string kind, connection_slot slot)
+      : slot_(std::move(slot)),
+        stream_(std::move(stream)),
         executor_(stream_.get_executor()),
         timer_(executor_),
         core_(core),
@@ -210,6 +212,7 @@ class stream_session final : public session_base,
     if (connection_) connection_->on_closed();
   }
 
+  connection_slot slot_;  // first, so it is given back after the socket is gone
   Stream stream_;
   typename Stream::executor_type executor_;
   boost::asio::steady_timer timer_;
