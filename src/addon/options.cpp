@@ -179,13 +179,48 @@ maybe_error read_durability(const Json::Value& v, durability_mode& out) {
   return std::nullopt;
 }
 
-maybe_error read_max_queued_messages(const Json::Value& v, std::size_t& out) {
-  constexpr Json::Int64 limit = 2147483647;  // what the options UI's `int` holds
-  if (!v.isInt64() || v.asInt64() < 1 || v.asInt64() > limit) {
-    return field_error{"max_queued_messages",
-                       "must be a whole number from 1 to " + std::to_string(limit)};
+maybe_error read_whole_number(const Json::Value& v, const std::string& field,
+                              Json::Int64 low, Json::Int64 high, std::size_t& out) {
+  if (!v.isInt64() || v.asInt64() < low || v.asInt64() > high) {
+    return field_error{field, "must be a whole number from " + std::to_string(low) + " to " +
+                                  std::to_string(high)};
   }
   out = static_cast<std::size_t>(v.asInt64());
+  return std::nullopt;
+}
+
+// The whole-number options: name, range, where the value goes. 2147483647 is what the options
+// UI's `int` holds; sizes in MiB stop at 1 TiB.
+struct number_option {
+  const char* name;
+  Json::Int64 low;
+  Json::Int64 high;
+  std::size_t options::*field;
+};
+
+constexpr Json::Int64 int_limit = 2147483647;
+constexpr Json::Int64 mib_limit = 1024 * 1024;
+constexpr number_option number_options[] = {
+    {"max_queued_messages", 1, int_limit, &options::max_queued_messages},
+    {"max_queued_mb", 1, mib_limit, &options::max_queued_mb},
+    {"max_client_buffer_mb", 1, mib_limit, &options::max_client_buffer_mb},
+    {"max_connections", 1, 1000000, &options::max_connections},
+    {"connect_timeout", 1, 3600, &options::connect_timeout},
+};
+
+maybe_error read_numbers(const Json::Value& root, options& out) {
+  for (const number_option& o : number_options) {
+    if (!root.isMember(o.name)) continue;
+    if (auto e = read_whole_number(root[o.name], o.name, o.low, o.high, out.*o.field)) return e;
+  }
+  if (root.isMember("max_total_buffer_mb")) {
+    std::size_t total = 0;
+    if (auto e = read_whole_number(root["max_total_buffer_mb"], "max_total_buffer_mb", 16,
+                                   mib_limit, total)) {
+      return e;
+    }
+    out.max_total_buffer_mb = total;
+  }
   return std::nullopt;
 }
 
@@ -193,7 +228,9 @@ maybe_error read_options(const Json::Value& root, options& out,
                          std::vector<std::string>& warnings) {
   warn_unknown_keys(root,
                     {"logins", "require_certificate", "certfile", "keyfile", "cafile", "customize",
-                     "log_level", "acl", "durability", "max_queued_messages"},
+                     "log_level", "acl", "durability", "max_queued_messages", "max_queued_mb",
+                     "max_client_buffer_mb", "max_total_buffer_mb", "max_connections",
+                     "connect_timeout"},
                     "", warnings);
   if (root.isMember("logins")) {
     if (auto e = read_logins(root["logins"], out.logins, warnings)) return e;
@@ -232,12 +269,7 @@ maybe_error read_options(const Json::Value& root, options& out,
   if (root.isMember("durability")) {
     if (auto e = read_durability(root["durability"], out.durability)) return e;
   }
-  if (root.isMember("max_queued_messages")) {
-    if (auto e = read_max_queued_messages(root["max_queued_messages"], out.max_queued_messages)) {
-      return e;
-    }
-  }
-  return std::nullopt;
+  return read_numbers(root, out);
 }
 
 }  // namespace

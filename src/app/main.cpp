@@ -21,6 +21,7 @@
 #include "addon/system_users.hpp"
 #include "app/flags.hpp"
 #include "app/ingress.hpp"
+#include "app/host_resources.hpp"
 #include "broker/broker_config.hpp"
 #include "broker/broker_core.hpp"
 #include "broker/logger.hpp"
@@ -106,6 +107,38 @@ void add_listeners(const app::flags& f, const addon::options& options,
   if (f.wss_port != 0) config.listeners.push_back({"wss", f.wss_port});
 }
 
+// The options of DOCS.md "Limits", and what the host allows.
+void apply_limits(const addon::options& options, broker::broker_config& config,
+                  broker::logger& log) {
+  constexpr std::size_t mib = 1024 * 1024;
+  config.max_queued_messages = options.max_queued_messages;
+  config.max_queued_bytes = options.max_queued_mb * mib;
+  config.max_client_buffer_bytes = options.max_client_buffer_mb * mib;
+  const std::size_t memory = app::available_memory_bytes();
+  config.max_total_buffer_bytes = options.max_total_buffer_mb
+                                      ? *options.max_total_buffer_mb * mib
+                                      : app::default_total_buffer_bytes(memory);
+  config.max_connections = options.max_connections;
+  config.connect_timeout = std::chrono::seconds(options.connect_timeout);
+  // Each connection is a descriptor; the store, the listeners and the logs need a few more.
+  constexpr std::size_t spare_files = 64;
+  const std::size_t files = app::raise_open_files_limit();
+  if (files != 0 && files < config.max_connections + spare_files) {
+    log.log(log_level::warning,
+            "max_connections is " + std::to_string(config.max_connections) +
+                " but the system allows only " + std::to_string(files) +
+                " open files: connections past that fail at accept");
+  }
+  log.log(log_level::info,
+          "limits: " + std::to_string(config.max_connections) + " connections, " +
+              std::to_string(config.max_client_buffer_bytes / mib) + " MiB per client, " +
+              std::to_string(config.max_total_buffer_bytes / mib) + " MiB for all clients (" +
+              (options.max_total_buffer_mb ? std::string("max_total_buffer_mb")
+                                           : std::to_string(memory / mib) + " MiB of memory") +
+              "), offline sessions " + std::to_string(config.max_queued_messages) +
+              " messages or " + std::to_string(options.max_queued_mb) + " MiB");
+}
+
 int run_broker(const app::flags& f, broker::logger& log) {
   log.log(log_level::info, "mqtt-broker " MQTT_BROKER_VERSION " starting");
 
@@ -157,7 +190,7 @@ int run_broker(const app::flags& f, broker::logger& log) {
   log.log(log_level::info, access.summary);
   broker::broker_config config;
   config.version = MQTT_BROKER_VERSION;
-  config.max_queued_messages = options.max_queued_messages;
+  apply_limits(options, config, log);
   config.strict_durability = options.durability == addon::durability_mode::strict;
 
   // Retained messages and persistent sessions come back before any client can connect.

@@ -111,7 +111,9 @@ RE_SCHEMA_TYPE = re.compile(
 # What this add-on must offer (issue 4, the storage issue, CONTRACT.md).
 EXPECTED_PORTS = {"1883/tcp": 1883, "1884/tcp": 1884, "8883/tcp": 8883, "8884/tcp": 8884}
 EXPECTED_OPTIONS = {"logins", "require_certificate", "certfile", "keyfile", "cafile", "customize",
-                    "log_level", "acl", "durability", "max_queued_messages"}
+                    "log_level", "acl", "durability", "max_queued_messages", "max_queued_mb",
+                    "max_client_buffer_mb", "max_total_buffer_mb", "max_connections",
+                    "connect_timeout"}
 
 
 def check_config(config: dict, cmake_version: str | None, problems: list[str]) -> None:

@@ -36,7 +36,12 @@ TEST(options, empty_object_gives_every_default) {
   EXPECT_EQ(o.log_level, broker::log_level::info);
   EXPECT_TRUE(o.acl.empty());
   EXPECT_EQ(o.durability, durability_mode::standard);
-  EXPECT_EQ(o.max_queued_messages, 1000u);
+  EXPECT_EQ(o.max_queued_messages, 8192u);  // the Mosquitto add-on's
+  EXPECT_EQ(o.max_queued_mb, 16u);
+  EXPECT_EQ(o.max_client_buffer_mb, 16u);
+  EXPECT_FALSE(o.max_total_buffer_mb);  // chosen from the memory at start
+  EXPECT_EQ(o.max_connections, 10000u);
+  EXPECT_EQ(o.connect_timeout, 10u);
   EXPECT_TRUE(parse_options("{}").warnings.empty());
 }
 
@@ -66,6 +71,16 @@ TEST(options, reads_the_storage_options) {
   EXPECT_EQ(o.max_queued_messages, 5u);
   EXPECT_EQ(parse_ok(R"({"durability": "default"})").durability, durability_mode::standard);
   EXPECT_EQ(parse_ok(R"({"max_queued_messages": 2147483647})").max_queued_messages, 2147483647u);
+}
+
+TEST(options, reads_the_limit_options) {
+  const options o = parse_ok(R"({"max_queued_mb": 2, "max_client_buffer_mb": 3,
+    "max_total_buffer_mb": 64, "max_connections": 50, "connect_timeout": 1})");
+  EXPECT_EQ(o.max_queued_mb, 2u);
+  EXPECT_EQ(o.max_client_buffer_mb, 3u);
+  EXPECT_EQ(o.max_total_buffer_mb, std::optional<std::size_t>(64));
+  EXPECT_EQ(o.max_connections, 50u);
+  EXPECT_EQ(o.connect_timeout, 1u);
 }
 
 TEST(options, acl_rules_for_system_users_are_warnings) {
@@ -217,6 +232,13 @@ TEST(options, every_error_names_the_field_and_what_is_wrong) {
        "max_queued_messages: must be a whole number from 1 to 2147483647"},
       {R"({"max_queued_messages": "10"})",
        "max_queued_messages: must be a whole number from 1 to 2147483647"},
+      {R"({"max_client_buffer_mb": 0})",
+       "max_client_buffer_mb: must be a whole number from 1 to 1048576"},
+      {R"({"max_total_buffer_mb": 8})",
+       "max_total_buffer_mb: must be a whole number from 16 to 1048576"},
+      {R"({"max_connections": -1})", "max_connections: must be a whole number from 1 to 1000000"},
+      {R"({"connect_timeout": 0})", "connect_timeout: must be a whole number from 1 to 3600"},
+      {R"({"max_queued_mb": true})", "max_queued_mb: must be a whole number from 1 to 1048576"},
   };
   for (const bad_case& c : cases) EXPECT_EQ(parse_error(c.json), c.expected_error) << c.json;
 }
