@@ -179,8 +179,8 @@ maybe_error read_durability(const Json::Value& v, durability_mode& out) {
   return std::nullopt;
 }
 
-maybe_error read_whole_number(const Json::Value& v, const std::string& field,
-                              Json::Int64 low, Json::Int64 high, std::size_t& out) {
+maybe_error read_whole_number(const Json::Value& v, const std::string& field, Json::Int64 low,
+                              Json::Int64 high, std::size_t& out) {
   if (!v.isInt64() || v.asInt64() < low || v.asInt64() > high) {
     return field_error{field, "must be a whole number from " + std::to_string(low) + " to " +
                                   std::to_string(high)};
@@ -226,12 +226,12 @@ maybe_error read_numbers(const Json::Value& root, options& out) {
 
 maybe_error read_options(const Json::Value& root, options& out,
                          std::vector<std::string>& warnings) {
-  warn_unknown_keys(root,
-                    {"logins", "require_certificate", "certfile", "keyfile", "cafile", "customize",
-                     "log_level", "acl", "durability", "max_queued_messages", "max_queued_mb",
-                     "max_client_buffer_mb", "max_total_buffer_mb", "max_connections",
-                     "connect_timeout"},
-                    "", warnings);
+  warn_unknown_keys(
+      root,
+      {"logins", "require_certificate", "certfile", "keyfile", "cafile", "customize", "log_level",
+       "acl", "durability", "max_queued_messages", "max_queued_mb", "max_client_buffer_mb",
+       "max_total_buffer_mb", "max_connections", "connect_timeout"},
+      "", warnings);
   if (root.isMember("logins")) {
     if (auto e = read_logins(root["logins"], out.logins, warnings)) return e;
   }

@@ -40,9 +40,9 @@ struct options {
   std::vector<acl_rule> acl;  // scope user (username given) or every_user; origin "acl[i]"
   durability_mode durability = durability_mode::standard;
   // Limits (DOCS.md "Limits"); sizes in MiB, as the options UI shows them.
-  std::size_t max_queued_messages = 8192;  // per offline session
-  std::size_t max_queued_mb = 16;          // per offline session
-  std::size_t max_client_buffer_mb = 16;   // waiting for one connected client
+  std::size_t max_queued_messages = 8192;          // per offline session
+  std::size_t max_queued_mb = 16;                  // per offline session
+  std::size_t max_client_buffer_mb = 16;           // waiting for one connected client
   std::optional<std::size_t> max_total_buffer_mb;  // every client together; unset: by memory
   std::size_t max_connections = 10000;
   std::size_t connect_timeout = 10;  // seconds from the TCP connection to CONNECT

@@ -33,7 +33,7 @@ std::size_t available_memory_bytes() {
   if (pages > 0 && page_size > 0) {
     physical = static_cast<std::size_t>(pages) * static_cast<std::size_t>(page_size);
   }
-  std::size_t limit = read_limit("/sys/fs/cgroup/memory.max");  // cgroup v2
+  std::size_t limit = read_limit("/sys/fs/cgroup/memory.max");                        // cgroup v2
   if (limit == 0) limit = read_limit("/sys/fs/cgroup/memory/memory.limit_in_bytes");  // v1
   if (limit != 0 && (physical == 0 || limit < physical)) return limit;
   return physical;

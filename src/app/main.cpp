@@ -20,8 +20,8 @@
 #include "addon/supervisor_services.hpp"
 #include "addon/system_users.hpp"
 #include "app/flags.hpp"
-#include "app/ingress.hpp"
 #include "app/host_resources.hpp"
+#include "app/ingress.hpp"
 #include "broker/broker_config.hpp"
 #include "broker/broker_core.hpp"
 #include "broker/logger.hpp"
@@ -124,10 +124,9 @@ void apply_limits(const addon::options& options, broker::broker_config& config,
   constexpr std::size_t spare_files = 64;
   const std::size_t files = app::raise_open_files_limit();
   if (files != 0 && files < config.max_connections + spare_files) {
-    log.log(log_level::warning,
-            "max_connections is " + std::to_string(config.max_connections) +
-                " but the system allows only " + std::to_string(files) +
-                " open files: connections past that fail at accept");
+    log.log(log_level::warning, "max_connections is " + std::to_string(config.max_connections) +
+                                    " but the system allows only " + std::to_string(files) +
+                                    " open files: connections past that fail at accept");
   }
   log.log(log_level::info,
           "limits: " + std::to_string(config.max_connections) + " connections, " +

@@ -8,9 +8,9 @@ namespace broker {
 
 // A snapshot, for readers.
 struct limit_stats {
-  std::uint64_t dropped_client_budget = 0;  // QoS 0 not sent: a connected client's buffer full
-  std::uint64_t dropped_total_budget = 0;   // not queued: every buffer together full
-  std::uint64_t dropped_offline = 0;        // not kept: offline session past its limits
+  std::uint64_t dropped_client_budget = 0;    // QoS 0 not sent: a connected client's buffer full
+  std::uint64_t dropped_total_budget = 0;     // not queued: every buffer together full
+  std::uint64_t dropped_offline = 0;          // not kept: offline session past its limits
   std::uint64_t disconnected_for_budget = 0;  // clients that left QoS 1/2 past their budget
   std::uint64_t connections_refused = 0;      // past max_connections
   std::uint64_t connect_timeouts = 0;         // no CONNECT within connect_timeout

@@ -187,8 +187,7 @@ std::size_t session::go_offline() {
   std::size_t dropped = 0;
   std::deque<outgoing_publish>& waiting = *queue_;
   const auto over = [&] {
-    return waiting.size() > limits_.max_queued_messages ||
-           queued_bytes_ > limits_.max_queued_bytes;
+    return waiting.size() > limits_.max_queued_messages || queued_bytes_ > limits_.max_queued_bytes;
   };
   // QoS 0 first (no delivery promise, oldest first), then the newest QoS 1/2: what an offline
   // session would have refused had it been offline all along.

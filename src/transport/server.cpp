@@ -139,11 +139,12 @@ void server::impl::on_accept(listener_kind kind, const std::string& kind_name, t
   // from any thread, which only makes room).
   if (limits.connections_open.load(std::memory_order_relaxed) >= core_.config().max_connections) {
     broker::limit_counters::add(limits.connections_refused);
-    const bool first = core_.episodes().connections_refused.begins(std::chrono::steady_clock::now());
+    const bool first =
+        core_.episodes().connections_refused.begins(std::chrono::steady_clock::now());
     const broker::log_level level = first ? broker::log_level::info : broker::log_level::debug;
     if (log_.enabled(level)) {
-      log_.log(level, "connection from " + address + " refused: " +
-                          std::to_string(core_.config().max_connections) +
+      log_.log(level, "connection from " + address +
+                          " refused: " + std::to_string(core_.config().max_connections) +
                           " connections are open (max_connections)" +
                           (first ? "; further refusals are counted in "
                                    "$SYS/broker/limits/connections/refused"

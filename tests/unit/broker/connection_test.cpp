@@ -433,7 +433,8 @@ TEST_F(connection_test, sys_statistics_are_published_retained) {
 
 TEST_F(connection_test, slow_subscriber_queue_is_bounded_and_drops_are_counted) {
   broker_config small = config;
-  small.max_client_buffer_bytes = 10 * queue_cost(message("t", "00", mqtt::qos::at_most_once, false));
+  small.max_client_buffer_bytes =
+      10 * queue_cost(message("t", "00", mqtt::qos::at_most_once, false));
   broker_core limited{small, auth, log};
   test_client slow(limited);
   slow.connect("slow");
@@ -455,7 +456,8 @@ TEST_F(connection_test, slow_subscriber_queue_is_bounded_and_drops_are_counted) 
 TEST_F(connection_test, qos1_past_a_live_client_budget_disconnects_it_and_its_session_keeps_them) {
   broker_config small = config;
   small.max_inflight = 2;
-  small.max_client_buffer_bytes = 5 * queue_cost(message("t", "00", mqtt::qos::at_most_once, false));
+  small.max_client_buffer_bytes =
+      5 * queue_cost(message("t", "00", mqtt::qos::at_most_once, false));
   broker_core limited{small, auth, log};
   auto slow = std::make_unique<test_client>(limited);
   slow->connect("slow", false);
@@ -494,13 +496,12 @@ TEST_F(connection_test, limit_counters_are_published_under_sys) {
   sub->send(subscribe("$SYS/broker/limits/#"));
   std::map<std::string, std::string> values;
   for (auto& p : sub->received_of<mqtt::publish_packet>()) values[p.topic] = p.payload;
-  for (const char* topic : {"$SYS/broker/limits/messages/dropped/client_budget",
-                            "$SYS/broker/limits/messages/dropped/total_budget",
-                            "$SYS/broker/limits/messages/dropped/offline",
-                            "$SYS/broker/limits/clients/disconnected",
-                            "$SYS/broker/limits/connections/refused",
-                            "$SYS/broker/limits/connections/connect_timeout",
-                            "$SYS/broker/limits/buffered/bytes"}) {
+  for (const char* topic :
+       {"$SYS/broker/limits/messages/dropped/client_budget",
+        "$SYS/broker/limits/messages/dropped/total_budget",
+        "$SYS/broker/limits/messages/dropped/offline", "$SYS/broker/limits/clients/disconnected",
+        "$SYS/broker/limits/connections/refused", "$SYS/broker/limits/connections/connect_timeout",
+        "$SYS/broker/limits/buffered/bytes"}) {
     EXPECT_EQ(values[topic], "0") << topic;
   }
 }
