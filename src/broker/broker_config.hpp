@@ -24,7 +24,7 @@ struct broker_config {
   std::size_t max_queued_messages = 8192;
   std::size_t max_queued_bytes = 16 * 1024 * 1024;
 
-  std::size_t max_incoming_qos2 = 1000;             // QoS 2 ids awaiting PUBREL, per client
+  std::size_t max_incoming_qos2 = 1000;  // QoS 2 ids awaiting PUBREL, per client
   // 5.0: topic aliases a client may set towards the broker (CONNACK Topic Alias Maximum).
   std::uint16_t topic_alias_maximum = 10;
   // A longer keep-alive asked by a client is cut to this and announced as Server Keep Alive

@@ -363,8 +363,7 @@ void broker_state::count_drop_locked(session& s, enqueue_result why) {
       limit_counters::add(counters_.limits.dropped_total_budget);
       if (episodes_.total_budget.begins(std::chrono::steady_clock::now())) {
         log_.log(log_level::info,
-                 "every client's buffers together are full (" +
-                     std::to_string(pool_.limit) +
+                 "every client's buffers together are full (" + std::to_string(pool_.limit) +
                      " bytes): dropping messages for the clients with the most queued. Further "
                      "drops are counted in $SYS/broker/limits/messages/dropped/total_budget");
       }
@@ -495,8 +494,7 @@ void broker_state::release_incoming_qos2(connection_state& conn, std::uint16_t i
   if (conn.attached) conn.attached->release_incoming_qos2(id);
 }
 
-output_status broker_state::take_output(connection_state& conn,
-                                        std::vector<outgoing_publish>& out,
+output_status broker_state::take_output(connection_state& conn, std::vector<outgoing_publish>& out,
                                         std::size_t byte_budget) {
   std::lock_guard lock(mutex_);
   if (conn.taken_over) return output_status::taken_over;
@@ -707,8 +705,9 @@ void broker_state::publish_sys(std::chrono::steady_clock::time_point now) {
       {"$SYS/broker/limits/buffered/bytes", value(pool_.used)},
   };
   using entry = std::pair<const char*, std::string>;
-  for (std::span<const entry> list : {std::span<const entry>(entries),
-                                      std::span<const entry>(limits), std::span<const entry>(counts)}) {
+  for (std::span<const entry> list :
+       {std::span<const entry>(entries), std::span<const entry>(limits),
+        std::span<const entry>(counts)}) {
     for (const auto& [topic, text] : list) {
       route_locked(std::make_shared<const message>(topic, text, mqtt::qos::at_most_once, true));
     }
