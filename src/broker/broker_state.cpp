@@ -5,6 +5,7 @@
 #include <span>
 
 #include "mqtt/reason_code.hpp"
+#include "mqtt/topic.hpp"
 
 namespace broker {
 
@@ -265,12 +266,80 @@ void broker_state::expire(steady::time_point now) {
 void broker_state::end_session_locked(session& s) {
   const bool durable = store_ && s.persisted();
   if (durable) s.forget_all();
+  // Its unacknowledged messages of shared subscriptions go to another member [MQTT-4.8.2-5].
+  std::vector<outgoing_publish> shared = s.take_shared();
   for (const auto& [filter, options] : s.subscriptions()) {
-    subscriptions_.unsubscribe(&s, filter);
+    remove_subscription_locked(s, filter);
     if (durable) store_->subscription_erased(s.client_id(), filter);
   }
   if (durable) store_->session_erased(s.client_id());
-  sessions_.erase(s.client_id());
+  const std::string client_id = s.client_id();
+  sessions_.erase(client_id);
+  for (outgoing_publish& p : shared) {
+    auto group = shared_.find(p.share);
+    if (group == shared_.end()) continue;
+    if (shared_member* m = pick_member_locked(group->second, p.qos)) {
+      log_.log(log_level::debug, client_id,
+               "session ended: unacknowledged message on '" + p.msg->topic() + "' handed to " +
+                   m->s->client_id() + " of " + p.share);
+      std::vector<std::uint32_t> ids;
+      if (m->options.identifier != 0) ids.push_back(m->options.identifier);
+      deliver_locked(*m->s, p.msg, min_qos(p.qos, m->options.max_qos), p.retain, false,
+                     std::move(ids), p.share);
+    }
+  }
+}
+
+bool broker_state::add_subscription_locked(session& s, const mqtt::subscription& sub) {
+  const auto shared = mqtt::split_shared_filter(sub.filter);
+  if (!shared) return subscriptions_.subscribe(&s, sub);
+  shared_group& group = shared_[sub.filter];
+  if (group.filter.empty()) group.filter = std::string(shared->filter);
+  for (shared_member& m : group.members) {
+    if (m.s == &s) {
+      m.options = sub;
+      return false;
+    }
+  }
+  group.members.push_back({&s, sub});
+  ++shared_count_;
+  return true;
+}
+
+void broker_state::remove_subscription_locked(session& s, std::string_view filter) {
+  if (!mqtt::is_shared_filter(filter)) {
+    subscriptions_.unsubscribe(&s, filter);
+    return;
+  }
+  auto it = shared_.find(filter);
+  if (it == shared_.end()) return;
+  auto& members = it->second.members;
+  for (auto m = members.begin(); m != members.end(); ++m) {
+    if (m->s == &s) {
+      members.erase(m);
+      --shared_count_;
+      break;
+    }
+  }
+  if (members.empty()) shared_.erase(it);
+}
+
+broker_state::shared_member* broker_state::pick_member_locked(shared_group& g, mqtt::qos q) {
+  const std::size_t n = g.members.size();
+  if (n == 0) return nullptr;
+  // In turn, and online members first; an offline one (a session that outlives its
+  // connection) only when no member is online, and only for QoS 1/2, which it keeps.
+  for (int pass = 0; pass < 2; ++pass) {
+    for (std::size_t i = 0; i < n; ++i) {
+      const std::size_t k = (g.next + i) % n;
+      shared_member& m = g.members[k];
+      const bool online = m.s->owner != nullptr;
+      if (pass == 0 ? !online : q == mqtt::qos::at_most_once) continue;
+      g.next = k + 1;
+      return &m;
+    }
+  }
+  return nullptr;
 }
 
 std::size_t broker_state::publish(message_ptr msg, const connection_state* from) {
@@ -331,15 +400,27 @@ std::size_t broker_state::route_locked(const message_ptr& msg, const session* fr
     ++delivered;
     deliver_locked(*s, msg, q, retain, false, ids);
   }
+  // Each shared subscription group matching the topic: one member, in turn [MQTT-4.8.2].
+  for (auto& [key, group] : shared_) {
+    if (!mqtt::topic_matches(group.filter, msg->topic())) continue;
+    shared_member* m = pick_member_locked(group, msg->qos());
+    if (!m) continue;
+    std::vector<std::uint32_t> ids;
+    if (m->options.identifier != 0) ids.push_back(m->options.identifier);
+    ++delivered;
+    deliver_locked(*m->s, msg, min_qos(msg->qos(), m->options.max_qos),
+                   m->options.retain_as_published && msg->retain(), false, std::move(ids), key);
+  }
   return delivered;
 }
 
 void broker_state::deliver_locked(session& s, const message_ptr& msg, mqtt::qos q, bool retain,
-                                  bool on_subscribe, std::vector<std::uint32_t> sub_ids) {
+                                  bool on_subscribe, std::vector<std::uint32_t> sub_ids,
+                                  std::string_view share) {
   // QoS 0 is not kept for an offline client; QoS 1 and 2 are [MQTT-3.1.2-5].
   if (!s.owner && q == mqtt::qos::at_most_once) return;
   if (acl_ && !acl_->can_receive(identity_of(s), msg->topic())) return;
-  const enqueue_result result = s.enqueue(msg, q, retain, on_subscribe, std::move(sub_ids));
+  const enqueue_result result = s.enqueue(msg, q, retain, on_subscribe, std::move(sub_ids), share);
   if (result == enqueue_result::over_budget) {
     limit_counters::add(counters_.limits.disconnected_for_budget);
     s.owner->over_budget = true;
@@ -396,7 +477,10 @@ std::vector<std::uint8_t> broker_state::subscribe(connection_state& conn,
       codes.push_back(mqtt::reason::unspecified_error);
       continue;
     }
-    if (acl_ && !acl_->can_subscribe(identity_of(*s), sub.filter)) {
+    // A shared subscription is judged by its filter, without the "$share/<group>/" prefix.
+    const auto shared = mqtt::split_shared_filter(sub.filter);
+    const std::string_view judged = shared ? shared->filter : std::string_view(sub.filter);
+    if (acl_ && !acl_->can_subscribe(identity_of(*s), judged)) {
       // Refused: SUBACK failure, the connection stays [MQTT-3.9.3-2]; 5.0 says why.
       codes.push_back(v5 ? mqtt::reason::not_authorized : mqtt::reason::unspecified_error);
       continue;
@@ -404,13 +488,16 @@ std::vector<std::uint8_t> broker_state::subscribe(connection_state& conn,
     const mqtt::qos granted = min_qos(sub.max_qos, mqtt::qos::exactly_once);
     mqtt::subscription stored = sub;
     stored.max_qos = granted;
-    const bool is_new = subscriptions_.subscribe(s, stored);
+    const bool is_new = add_subscription_locked(*s, stored);
     s->subscriptions()[sub.filter] = stored;
     if (store_ && s->persisted()) store_->subscription_stored(s->client_id(), stored);
     codes.push_back(static_cast<std::uint8_t>(granted));
     // Retained messages go out on SUBSCRIBE, with RETAIN set [MQTT-3.3.1-8] [MQTT-3.8.4-3], at
     // the lower of their QoS and the granted QoS; Retain Handling 1 only for a new subscription,
     // 2 never [MQTT-3.3.1-9] [MQTT-3.3.1-10] [MQTT-3.3.1-11].
+    // A shared subscription gets no retained messages [MQTT-3.8.4-?]: they would go to every
+    // member at once.
+    if (shared) continue;
     if (sub.retain_handling == 2 || (sub.retain_handling == 1 && !is_new)) continue;
     std::vector<std::string> expired;
     retained_.match(sub.filter, [&](const message_ptr& msg) {
@@ -440,7 +527,7 @@ std::vector<std::uint8_t> broker_state::unsubscribe(connection_state& conn,
     std::uint8_t code = mqtt::reason::no_subscription_existed;
     if (s) {
       if (auto it = s->subscriptions().find(filter); it != s->subscriptions().end()) {
-        subscriptions_.unsubscribe(s, filter);
+        remove_subscription_locked(*s, filter);
         s->subscriptions().erase(it);
         if (store_ && s->persisted()) store_->subscription_erased(s->client_id(), filter);
         code = mqtt::reason::success;
@@ -537,7 +624,7 @@ void broker_state::restore_session(const std::string& client_id, const std::stri
   auto& slot = sessions_[client_id];
   if (slot) {  // stored twice: the later record wins
     for (const auto& [filter, options] : slot->subscriptions()) {
-      subscriptions_.unsubscribe(slot.get(), filter);
+      remove_subscription_locked(*slot, filter);
     }
   }
   slot = std::make_unique<session>(client_id, expiry_interval, config_, store_, &pool_);
@@ -553,7 +640,7 @@ void broker_state::restore_session(const std::string& client_id, const std::stri
     s.ends_at = steady::now() + std::chrono::duration_cast<steady::duration>(left);
   }
   for (const auto& sub : subs) {
-    subscriptions_.subscribe(&s, sub);
+    add_subscription_locked(s, sub);
     s.subscriptions()[sub.filter] = sub;
   }
   for (const auto& d : deliveries) s.restore_delivery(d);
@@ -661,7 +748,7 @@ std::size_t broker_state::retained_count() const {
 
 std::size_t broker_state::subscription_count() const {
   std::lock_guard lock(mutex_);
-  return subscriptions_.size();
+  return subscriptions_.size() + shared_count_;
 }
 
 std::size_t broker_state::buffered_bytes() const {
@@ -700,7 +787,7 @@ void broker_state::publish_sys(std::chrono::steady_clock::time_point now) {
   std::lock_guard lock(mutex_);
   const std::pair<const char*, std::string> counts[] = {
       {"$SYS/broker/retained messages/count", value(retained_.size())},
-      {"$SYS/broker/subscriptions/count", value(subscriptions_.size())},
+      {"$SYS/broker/subscriptions/count", value(subscriptions_.size() + shared_count_)},
       {"$SYS/broker/clients/total", value(sessions_.size())},
       {"$SYS/broker/limits/buffered/bytes", value(pool_.used)},
   };

@@ -6,6 +6,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -153,8 +154,25 @@ class broker_state {
   std::size_t route_locked(const message_ptr& msg, const session* from = nullptr);
   // `on_subscribe`: a retained message answering a SUBSCRIBE (RETAIN set, not limited by the
   // queue, see session::enqueue).
+  // `share`: the shared subscription ("$share/<group>/<filter>") it came through, if any.
   void deliver_locked(session& s, const message_ptr& msg, mqtt::qos q, bool retain,
-                      bool on_subscribe, std::vector<std::uint32_t> sub_ids = {});
+                      bool on_subscribe, std::vector<std::uint32_t> sub_ids = {},
+                      std::string_view share = {});
+  // Shared subscriptions [MQTT-4.8.2]: each message of a group goes to one member, in turn.
+  struct shared_member {
+    session* s;
+    mqtt::subscription options;
+  };
+  struct shared_group {
+    std::string filter;  // without the "$share/<group>/" prefix
+    std::vector<shared_member> members;
+    std::size_t next = 0;
+  };
+  // Into the subscription tree, or into its shared group. Returns whether it is new.
+  bool add_subscription_locked(session& s, const mqtt::subscription& sub);
+  void remove_subscription_locked(session& s, std::string_view filter);
+  // The member that gets the next message of `q`, or null when none can take it.
+  shared_member* pick_member_locked(shared_group& g, mqtt::qos q);
   void count_drop_locked(session& s, enqueue_result why);
   void end_session_locked(session& s);
   void store_expiry_locked(const session& s,
@@ -187,6 +205,8 @@ class broker_state {
   buffer_pool pool_;  // before sessions_: they give their bytes back to it when destroyed
   std::unordered_map<std::string, std::unique_ptr<session>> sessions_;
   std::unordered_map<std::string, delayed_will> delayed_wills_;
+  std::map<std::string, shared_group, std::less<>> shared_;  // by "$share/<group>/<filter>"
+  std::size_t shared_count_ = 0;                             // members of all groups
   subscription_tree subscriptions_;
   retained_store retained_;
   topic_monitor monitor_;

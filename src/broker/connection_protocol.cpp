@@ -123,8 +123,7 @@ mqtt::properties connack_properties(const connection_state& st, const broker_con
   add_integer(props, property_id::retain_available, 1);
   add_integer(props, property_id::wildcard_subscription_available, 1);
   add_integer(props, property_id::subscription_identifier_available, 1);
-  // Shared subscriptions are not built yet: say so [MQTT-3.2.2.3.15].
-  add_integer(props, property_id::shared_subscription_available, 0);
+  add_integer(props, property_id::shared_subscription_available, 1);
   if (assigned_id) {
     props.push_back({property_id::assigned_client_identifier, st.client_id});  // [MQTT-3.2.2-16]
   }
@@ -405,19 +404,24 @@ void handle_publish(const std::shared_ptr<connection_state>& self, mqtt::publish
   if (p.qos != mqtt::qos::at_most_once) acknowledge_publish(self, p.qos, p.packet_id, code);
 }
 
-bool is_shared_filter(std::string_view filter) {
-  return filter.starts_with("$share/");
-}
-
 void handle_subscribe(connection_state& st, const mqtt::subscribe_packet& s) {
   const bool v5 = is_v5(st);
   const std::uint32_t identifier =
       v5 ? mqtt::find_integer(s.props, property_id::subscription_identifier).value_or(0) : 0;
-  auto refusal = [&](const mqtt::subscription& sub) -> std::uint8_t {
-    if (!mqtt::valid_topic_filter(sub.filter)) {
-      return v5 ? rc::topic_filter_invalid : rc::unspecified_error;
+  for (const auto& sub : s.subscriptions) {
+    if (sub.no_local && mqtt::is_shared_filter(sub.filter)) {
+      // No Local on a shared subscription is a protocol error [MQTT-3.8.3-4].
+      close_with(st, log_level::notice, "No Local on a shared subscription", rc::protocol_error);
+      return;
     }
-    if (v5 && is_shared_filter(sub.filter)) return rc::shared_subscriptions_not_supported;
+  }
+  // Shared subscriptions ("$share/<group>/<filter>") for every protocol version, as Mosquitto
+  // does; one whose group or filter is invalid is refused like an invalid filter.
+  auto refusal = [&](const mqtt::subscription& sub) -> std::uint8_t {
+    const bool valid = mqtt::is_shared_filter(sub.filter)
+                           ? mqtt::split_shared_filter(sub.filter).has_value()
+                           : mqtt::valid_topic_filter(sub.filter);
+    if (!valid) return v5 ? rc::topic_filter_invalid : rc::unspecified_error;
     return rc::success;
   };
   std::vector<mqtt::subscription> valid;
@@ -640,8 +644,7 @@ void collect_output(connection_state& st, output_batch& out) {
 
   if (st.stage == phase::connected && st.disconnect_requested.load(std::memory_order_relaxed)) {
     // Like a dropped network connection: the will goes out [MQTT-3.1.2-8].
-    close_with(st, log_level::notice, "disconnected from the web UI",
-               rc::administrative_action);
+    close_with(st, log_level::notice, "disconnected from the web UI", rc::administrative_action);
     bytes += st.control_out;
     st.control_out.clear();
   }

@@ -102,7 +102,7 @@ void session::forget_all() {
 }
 
 void session::restore_delivery(const stored_delivery& d) {
-  outgoing_publish p{d.msg, d.qos, d.retain, false, d.packet_id, false, d.seq, {}};
+  outgoing_publish p{d.msg, d.qos, d.retain, false, d.packet_id, false, d.seq, {}, {}};
   next_seq_ = std::max(next_seq_, d.seq + 1);
   if (d.packet_id == 0) {
     charge(p);
@@ -122,8 +122,9 @@ bool session::offline_full(std::size_t cost) const {
 }
 
 enqueue_result session::enqueue(message_ptr msg, mqtt::qos q, bool retain, bool unlimited,
-                                std::vector<std::uint32_t> sub_ids) {
-  outgoing_publish p{std::move(msg), q, retain, false, 0, false, next_seq_++, std::move(sub_ids)};
+                                std::vector<std::uint32_t> sub_ids, std::string_view share) {
+  outgoing_publish p{std::move(msg),    q, retain, false, 0, false, next_seq_++, std::move(sub_ids),
+                     std::string(share)};
   if (unlimited) {
     p.exempt = true;
     push(std::move(p));
@@ -333,6 +334,41 @@ bool session::take_first_drop_notice() {
   if (drop_noticed_ || dropped_ == 0) return false;
   drop_noticed_ = true;
   return true;
+}
+
+}  // namespace broker
+
+namespace broker {
+
+std::vector<outgoing_publish> session::take_shared() {
+  std::vector<outgoing_publish> out;
+  // In flight first: they were sent before anything still queued [MQTT-4.6.0-6].
+  for (auto it = inflight_.begin(); it != inflight_.end();) {
+    if (it->publish.share.empty() || it->released) {
+      ++it;
+      continue;
+    }
+    if (it->pending) --pending_inflight_;
+    forget(it->publish);
+    outgoing_publish p = std::move(it->publish);
+    p.packet_id = 0;
+    p.dup = false;
+    out.push_back(std::move(p));
+    it = inflight_.erase(it);
+  }
+  if (queue_) {
+    for (auto it = queue_->begin(); it != queue_->end();) {
+      if (it->share.empty() || it->qos == mqtt::qos::at_most_once) {
+        ++it;
+        continue;
+      }
+      refund(*it);
+      forget(*it);
+      out.push_back(std::move(*it));
+      it = queue_->erase(it);
+    }
+  }
+  return out;
 }
 
 }  // namespace broker

@@ -12,6 +12,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <unordered_set>
 #include <vector>
 
@@ -36,6 +37,8 @@ struct outgoing_publish {
   // 5.0: the identifiers of every subscription of this session the message matched
   // [MQTT-3.3.4-3] [MQTT-3.3.4-5]; empty for most messages.
   std::vector<std::uint32_t> sub_ids;
+  // The shared subscription it came through ("$share/<group>/<filter>"), empty for most.
+  std::string share;
   // A retained message answering a SUBSCRIBE: charged to no budget (see session::enqueue).
   bool exempt = false;
 };
@@ -128,7 +131,10 @@ class session {
   // they are shared with the retained store, so their number is bounded by it, not by the queue,
   // and they are charged to no budget.
   enqueue_result enqueue(message_ptr msg, mqtt::qos q, bool retain, bool unlimited = false,
-                         std::vector<std::uint32_t> sub_ids = {});
+                         std::vector<std::uint32_t> sub_ids = {}, std::string_view share = {});
+  // The session ends: removes and returns its QoS 1/2 messages of shared subscriptions not yet
+  // acknowledged (PUBREC counts as acknowledged), for another member to get [MQTT-4.8.2-5].
+  std::vector<outgoing_publish> take_shared();
   // Whether anything is ready for take_sendable().
   bool has_sendable() const;
   // Moves what may be written now into `out`: retransmissions first, then queued messages while

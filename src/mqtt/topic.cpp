@@ -64,3 +64,23 @@ bool topic_matches(std::string_view filter, std::string_view topic) {
 }
 
 }  // namespace mqtt
+
+namespace mqtt {
+
+bool is_shared_filter(std::string_view filter) {
+  return filter.starts_with("$share/");
+}
+
+std::optional<shared_filter> split_shared_filter(std::string_view filter) {
+  if (!is_shared_filter(filter)) return std::nullopt;
+  const std::string_view rest = filter.substr(7);
+  const std::size_t slash = rest.find('/');
+  if (slash == 0 || slash == std::string_view::npos) return std::nullopt;
+  const std::string_view group = rest.substr(0, slash);
+  if (group.find_first_of("+#") != std::string_view::npos) return std::nullopt;
+  const std::string_view inner = rest.substr(slash + 1);
+  if (inner.empty() || !valid_topic_filter(inner)) return std::nullopt;
+  return shared_filter{group, inner};
+}
+
+}  // namespace mqtt

@@ -1,6 +1,7 @@
 #pragma once
 // Topic names and filters [MQTT-4.7].
 
+#include <optional>
 #include <string_view>
 
 namespace mqtt {
@@ -15,5 +16,16 @@ bool valid_topic_filter(std::string_view filter);
 // Whether `filter` matches `topic`. Topics starting with '$' are not matched by a filter that
 // starts with a wildcard [MQTT-4.7.2-1]. Both arguments must already be valid.
 bool topic_matches(std::string_view filter, std::string_view topic);
+
+// A shared subscription "$share/<group>/<filter>" [MQTT-4.8.2].
+bool is_shared_filter(std::string_view filter);
+struct shared_filter {
+  std::string_view group;
+  std::string_view filter;
+};
+// The group and the filter of a shared subscription; nullopt when `filter` is not a valid one
+// (a group that is empty or holds '+' or '#' [MQTT-4.8.2-1], no '/' and filter behind it
+// [MQTT-4.8.2-2], or an invalid filter).
+std::optional<shared_filter> split_shared_filter(std::string_view filter);
 
 }  // namespace mqtt

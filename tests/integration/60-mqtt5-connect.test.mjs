@@ -55,7 +55,7 @@ test('CONNACK announces the broker limits and features truthfully', { skip }, as
   assert.equal(prop(p, 'retain_available'), 1);
   assert.equal(prop(p, 'wildcard_subscription_available'), 1);
   assert.equal(prop(p, 'subscription_identifier_available'), 1);
-  assert.equal(prop(p, 'shared_subscription_available'), 0);
+  assert.equal(prop(p, 'shared_subscription_available'), 1);
   assert.equal(prop(p, 'assigned_client_identifier'), undefined, 'the client chose its id');
   assert.equal(prop(p, 'server_keep_alive'), undefined, 'keep-alive 60 is not cut');
   client.destroy();

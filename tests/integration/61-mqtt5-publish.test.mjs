@@ -132,16 +132,18 @@ test('PUBACK and PUBREC say 0x10 when nobody subscribes, 0x87 when the ACL denie
   pub.destroy();
 });
 
-test('SUBACK gives a reason per filter: granted QoS, 0x87 ACL, 0x8F invalid, 0x9E shared', { skip }, async () => {
+test('SUBACK gives a reason per filter: granted QoS, 0x87 ACL, 0x8F invalid filter or share name', { skip }, async () => {
   const sub = await raw5();
   const ack = await suback_of(sub, 7, [
     ['v5/ok', 2],
     ['closed/#', 1],
     ['v5/bad#', 0],
     ['$share/group/v5/x', 1],
+    ['$share/gr+oup/v5/x', 1],
+    ['$share/group', 1],
   ]);
   assert.equal(ack.packet_id, 7);
-  assert.deepEqual(ack.reasons, [2, 0x87, 0x8f, 0x9e]);
+  assert.deepEqual(ack.reasons, [2, 0x87, 0x8f, 1, 0x8f, 0x8f]);
   await sub.ping();
   sub.destroy();
 });
