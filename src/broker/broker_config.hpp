@@ -5,6 +5,8 @@
 #include <cstdint>
 #include <string>
 
+#include "broker/login_throttle.hpp"
+
 namespace broker {
 
 struct broker_config {
@@ -32,6 +34,7 @@ struct broker_config {
   std::uint16_t max_keep_alive = 65535;
   std::size_t max_connections = 10000;               // open sockets, past it refused at accept
   std::chrono::milliseconds connect_timeout{10000};  // a socket must send CONNECT within this
+  login_throttle_config login_throttle;              // password guessing (login_throttle.hpp)
   std::chrono::seconds sys_interval{10};             // $SYS/broker/... publish period
   std::string version = "0.0.0";
   // The web UI's topic tree: topics tracked with their last message, and the payload bytes it

@@ -13,6 +13,7 @@ broker_core::~broker_core() = default;
 
 void broker_core::tick(std::chrono::steady_clock::time_point now) {
   state_->expire(now);
+  state_->throttle().forget_idle(now);
   {
     std::lock_guard lock(tick_mutex_);
     // The first tick publishes at once, so $SYS topics exist as soon as the broker runs.
@@ -41,6 +42,7 @@ broker_stats broker_core::stats() const {
   s.limits.disconnected_for_budget = l.disconnected_for_budget.load();
   s.limits.connections_refused = l.connections_refused.load();
   s.limits.connect_timeouts = l.connect_timeouts.load();
+  s.limits.logins_throttled = l.logins_throttled.load();
   s.limits.connections_open = l.connections_open.load();
   s.limits.buffered_bytes = state_->buffered_bytes();
   return s;

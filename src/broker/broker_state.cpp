@@ -783,6 +783,7 @@ void broker_state::publish_sys(std::chrono::steady_clock::time_point now) {
       {"$SYS/broker/limits/connections/refused", value(l.connections_refused.load())},
       {"$SYS/broker/limits/connections/open", value(l.connections_open.load())},
       {"$SYS/broker/limits/connections/connect_timeout", value(l.connect_timeouts.load())},
+      {"$SYS/broker/limits/logins/throttled", value(l.logins_throttled.load())},
   };
   std::lock_guard lock(mutex_);
   const std::pair<const char*, std::string> counts[] = {

@@ -62,6 +62,7 @@ class broker_state {
   broker_counters& counters() { return counters_; }
   event_log& events() { return events_; }
   limit_episodes& episodes() { return episodes_; }
+  login_throttle& throttle() { return throttle_; }
 
   // An authenticated CONNECT: takes over a connection with the same client id [MQTT-3.1.4-2],
   // resumes or starts the session [MQTT-3.1.2-4] [MQTT-3.1.2-6], and keeps the will.
@@ -212,6 +213,7 @@ class broker_state {
   topic_monitor monitor_;
   std::mt19937_64 random_{std::random_device{}()};
   limit_episodes episodes_;
+  login_throttle throttle_{config_.login_throttle};
 };
 
 }  // namespace broker

@@ -62,8 +62,11 @@ connection::clock::time_point connection::deadline() const {
   const connection_state& st = *state_;
   switch (st.stage) {
     case connection_state::phase::awaiting_connect:
-    case connection_state::phase::authenticating:
       return st.opened + st.broker.config().connect_timeout;
+    case connection_state::phase::authenticating:
+      // A login the throttle holds comes back at its own time, within the CONNECT deadline.
+      return st.held ? std::min(st.held->until, st.opened + st.broker.config().connect_timeout)
+                     : st.opened + st.broker.config().connect_timeout;
     case connection_state::phase::connected:
       if (st.keep_alive == 0) return clock::time_point::max();
       // 1.5 times the keep-alive without a packet ends the connection [MQTT-3.1.2-24].
@@ -81,14 +84,20 @@ void connection::on_timer(clock::time_point now) {
                "keep-alive timeout (" + std::to_string(st.keep_alive) +
                    " s, nothing received for 1.5 times that)",
                mqtt::reason::keep_alive_timeout);
+  } else if (st.stage == connection_state::phase::authenticating && st.held &&
+             now < st.opened + st.broker.config().connect_timeout) {
+    resume_login(state_, now);
   } else if (st.stage != connection_state::phase::closing &&
              st.stage != connection_state::phase::closed) {
     limit_counters::add(st.broker.counters().limits.connect_timeouts);
     // Thousands of sockets that say nothing are one event worth one line, not thousands.
     const bool first = st.broker.episodes().connect_timeout.begins(now);
+    const std::string what = st.stage == connection_state::phase::authenticating
+                                 ? "login not answered within "
+                                 : "no CONNECT within ";
     close_with(st, first ? log_level::info : log_level::debug,
-               "no CONNECT within " + std::to_string(st.broker.config().connect_timeout.count()) +
-                   " ms, from " + st.remote_address +
+               what + std::to_string(st.broker.config().connect_timeout.count()) + " ms, from " +
+                   st.remote_address +
                    (first ? " (further ones are counted in "
                             "$SYS/broker/limits/connections/connect_timeout)"
                           : ""));

@@ -184,6 +184,51 @@ void finish_connect(const std::shared_ptr<connection_state>& self, auth_result r
   wake_self(st);
 }
 
+// The check is done (on any thread): tell the throttle, then go on on the connection's thread,
+// with the refusal held back when the throttle says so.
+void checked(const std::weak_ptr<connection_state>& weak, broker_state& broker,
+             std::unique_ptr<held_login> login, auth_result result) {
+  const bool failed =
+      result == auth_result::bad_credentials || result == auth_result::not_authorized;
+  const std::string user = login->who.username.value_or("");
+  const std::string host(host_of(login->who.remote_address));
+  const auto now = std::chrono::steady_clock::now();
+  const login_throttle::verdict v = broker.throttle().after_check(user, host, failed, now);
+  const login_throttle_config& limits = broker.config().login_throttle;
+  const std::string counted = ". Held attempts are counted in $SYS/broker/limits/logins/throttled";
+  if (v.user_now_throttled) {
+    broker.events().add(event_kind::limit, login->who.client_id,
+                        "login throttle: user '" + user + "' failed repeatedly");
+    broker.log().log(log_level::info, "login throttle: user '" + user + "' failed " +
+                                          std::to_string(limits.user_free_failures + 1) +
+                                          " times (the last from " + host +
+                                          "): its logins are slowed, from any address" + counted);
+  }
+  if (v.address_now_throttled) {
+    broker.events().add(event_kind::limit, login->who.client_id,
+                        "login throttle: address " + host + " failed repeatedly");
+    broker.log().log(log_level::info,
+                     "login throttle: " + std::to_string(limits.address_free_failures + 1) +
+                         " failed logins from " + host + ": its refusals are answered slowly" +
+                         counted);
+  }
+  auto alive = weak.lock();
+  if (!alive) return;
+  auto shared = std::make_shared<std::unique_ptr<held_login>>(std::move(login));
+  alive->broker.post_to(alive, [weak, shared, result, hold = v.hold, now] {
+    auto again = weak.lock();
+    if (!again || again->stage != phase::authenticating) return;
+    held_login& l = **shared;
+    if (result != auth_result::accepted && hold > std::chrono::steady_clock::duration::zero()) {
+      l.refusal = result;
+      l.until = now + hold;
+      again->held = std::move(*shared);
+      return;
+    }
+    finish_connect(again, result, *l.connect, l.assigned_id, l.keep_alive_cut);
+  });
+}
+
 // The 5.0 CONNECT properties the broker acts on; false (after refusing) when one is refused.
 bool take_connect_properties(connection_state& st, const mqtt::connect_packet& c) {
   const mqtt::properties& props = c.props;
@@ -268,20 +313,13 @@ void handle_connect(const std::shared_ptr<connection_state>& self, mqtt::connect
   if (c.will && !valid_will(st, *c.will)) return;
 
   st.stage = phase::authenticating;
-  credentials who{c.client_id, c.username, c.password, st.remote_address};
-  auto connect = std::make_shared<mqtt::connect_packet>(std::move(c));
-  std::weak_ptr<connection_state> weak = self;
-  // The verdict may come from another thread; it continues on this connection's own thread.
-  st.broker.auth().authenticate(
-      who, [weak, connect, assigned_id, keep_alive_cut](auth_result result) {
-        auto alive = weak.lock();
-        if (!alive) return;
-        alive->broker.post_to(alive, [weak, connect, result, assigned_id, keep_alive_cut] {
-          if (auto again = weak.lock()) {
-            finish_connect(again, result, *connect, assigned_id, keep_alive_cut);
-          }
-        });
-      });
+  auto login = std::make_unique<held_login>();
+  login->who = credentials{c.client_id, c.username, c.password, st.remote_address};
+  login->connect = std::make_shared<mqtt::connect_packet>(std::move(c));
+  login->assigned_id = assigned_id;
+  login->keep_alive_cut = keep_alive_cut;
+  st.held = std::move(login);
+  resume_login(self, std::chrono::steady_clock::now());
 }
 
 void acknowledge_publish(const std::shared_ptr<connection_state>& self, mqtt::qos q,
@@ -615,6 +653,39 @@ void close_with(connection_state& st, log_level level, std::string reason, std::
   // A connected client's line comes with "disconnected:"; before that, say it here.
   if (!st.announced) st.broker.log().log(level, st.client_id, reason);
   st.close_reason = std::move(reason);
+}
+
+void resume_login(const std::shared_ptr<connection_state>& self,
+                  std::chrono::steady_clock::time_point now) {
+  connection_state& st = *self;
+  if (st.stage != phase::authenticating || !st.held) return;
+  held_login& login = *st.held;
+  if (login.refusal) {
+    if (now < login.until) return;
+    const auth_result result = *login.refusal;
+    const std::unique_ptr<held_login> done = std::move(st.held);
+    finish_connect(self, result, *done->connect, done->assigned_id, done->keep_alive_cut);
+    return;
+  }
+  const std::optional<std::chrono::steady_clock::time_point> wait =
+      st.broker.throttle().before_check(login.who.username.value_or(""),
+                                        host_of(login.who.remote_address), now);
+  if (wait) {
+    login.until = *wait;
+    if (!login.counted) {
+      login.counted = true;
+      limit_counters::add(st.broker.counters().limits.logins_throttled);
+    }
+    return;
+  }
+  auto checking = std::make_shared<std::unique_ptr<held_login>>(std::move(st.held));
+  const credentials who = (*checking)->who;
+  std::weak_ptr<connection_state> weak = self;
+  broker_state& broker = st.broker;
+  // The verdict may come from another thread; it continues on this connection's own thread.
+  broker.auth().authenticate(who, [weak, &broker, checking](auth_result result) {
+    checked(weak, broker, std::move(*checking), result);
+  });
 }
 
 void process_input(const std::shared_ptr<connection_state>& self) {

@@ -1,6 +1,7 @@
 #pragma once
 // The MQTT protocol rules of one connection, as functions over its connection_state.
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -14,6 +15,10 @@ struct connection_state;
 
 // Decodes and handles every whole packet buffered in the reader.
 void process_input(const std::shared_ptr<connection_state>& st);
+// A CONNECT the login throttle holds (connection_state::held): checked once the throttle lets
+// it, or its refusal sent once due. Call when the connection's deadline passes.
+void resume_login(const std::shared_ptr<connection_state>& st,
+                  std::chrono::steady_clock::time_point now);
 // Moves replies and queued PUBLISH packets into `out`.
 void collect_output(connection_state& st, output_batch& out);
 // Ends the connection once its output is flushed; `reason` goes to the log. A 5.0 client that

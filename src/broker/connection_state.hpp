@@ -12,6 +12,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "broker/authenticator.hpp"
 #include "broker/transport_link.hpp"
 #include "mqtt/decoder.hpp"
 #include "mqtt/packet.hpp"
@@ -20,6 +21,19 @@ namespace broker {
 
 class broker_state;
 class session;
+
+// A CONNECT the login throttle holds back (login_throttle.hpp): waiting to be checked, or
+// checked and refused, its refusal waiting. Nothing waits on a thread: the connection's timer
+// brings it back at `until`.
+struct held_login {
+  credentials who;
+  std::shared_ptr<mqtt::connect_packet> connect;
+  bool assigned_id = false;
+  bool keep_alive_cut = false;
+  std::optional<auth_result> refusal;  // set: checked and refused, sent at `until`
+  std::chrono::steady_clock::time_point until{};
+  bool counted = false;  // in $SYS/broker/limits/logins/throttled, once per attempt
+};
 
 struct connection_state {
   using clock = std::chrono::steady_clock;
@@ -54,6 +68,7 @@ struct connection_state {
 
   enum class phase { awaiting_connect, authenticating, connected, closing, closed };
   phase stage = phase::awaiting_connect;
+  std::unique_ptr<held_login> held;  // while authenticating, when the login throttle holds it
   std::string remote_address;
   std::string transport;                               // the listener's kind: mqtt, ws, mqtts, wss
   std::chrono::system_clock::time_point connected_at;  // set when CONNACK accepted it

@@ -501,7 +501,7 @@ TEST_F(connection_test, limit_counters_are_published_under_sys) {
         "$SYS/broker/limits/messages/dropped/total_budget",
         "$SYS/broker/limits/messages/dropped/offline", "$SYS/broker/limits/clients/disconnected",
         "$SYS/broker/limits/connections/refused", "$SYS/broker/limits/connections/connect_timeout",
-        "$SYS/broker/limits/buffered/bytes"}) {
+        "$SYS/broker/limits/logins/throttled", "$SYS/broker/limits/buffered/bytes"}) {
     EXPECT_EQ(values[topic], "0") << topic;
   }
 }
