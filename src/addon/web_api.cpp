@@ -77,9 +77,9 @@ Json::Value topic_json(const broker::topic_entry& e, std::size_t limit) {
   v["messages"] = static_cast<Json::UInt64>(e.messages);
   v["updated"] = millis(e.updated);
   v["seq"] = static_cast<Json::UInt64>(e.seq);
-  if (e.last) {
-    const std::string& p = e.last->payload();
-    v["payload"] = encode_base64(std::string_view(p).substr(0, limit));
+  if (e.payload_kept) {
+    const std::string_view p = e.payload();
+    v["payload"] = encode_base64(p.substr(0, limit));
     v["truncated"] = p.size() > limit;
   } else {
     v["payload"] = Json::Value();  // not kept: over the UI's payload budget
@@ -171,6 +171,8 @@ web_response web_api::handle(const web_request& request) {
   const std::string_view path = request.target.substr(0, question);
   const std::string_view query =
       question == std::string_view::npos ? std::string_view() : request.target.substr(question + 1);
+  // Someone uses the UI (a Prometheus scrape does not count): the topic tree records.
+  if (path != "/metrics") core_.watch();
   if (request.method == "GET" || request.method == "HEAD") {
     return get(path, query, safe_ingress_path(request.ingress_path));
   }
@@ -312,6 +314,7 @@ web_response web_api::post(std::string_view path, std::string_view body) {
 }
 
 std::string web_api::live_status() {
+  core_.watch();  // an open page asks every second
   const broker::broker_stats s = core_.stats();
   Json::Value v(Json::objectValue);
   v["version"] = core_.config().version;

@@ -41,6 +41,8 @@ struct broker_config {
   // may keep (shared with the retained messages, which it also shows).
   std::size_t ui_max_topics = 10000;
   std::size_t ui_max_payload_bytes = 16 * 1024 * 1024;
+  // It records only while watched: for this long after the UI last asked.
+  std::chrono::seconds ui_watch_linger{120};
   // Acknowledge QoS 1/2 publishes only once what they changed is on disk (needs persistence).
   bool strict_durability = false;
 };

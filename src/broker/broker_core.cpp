@@ -14,6 +14,7 @@ broker_core::~broker_core() = default;
 void broker_core::tick(std::chrono::steady_clock::time_point now) {
   state_->expire(now);
   state_->throttle().forget_idle(now);
+  state_->unwatch_if_idle(now);
   {
     std::lock_guard lock(tick_mutex_);
     // The first tick publishes at once, so $SYS topics exist as soon as the broker runs.
@@ -66,6 +67,10 @@ topic_query_result broker_core::topics(const topic_query& q) const {
 
 std::uint64_t broker_core::topics_version() const {
   return state_->topics_version();
+}
+
+void broker_core::watch() {
+  state_->watch(std::chrono::steady_clock::now());
 }
 
 topic_monitor_figures broker_core::monitor_figures() const {

@@ -50,8 +50,9 @@ class broker_core {
   broker_core(const broker_core&) = delete;
   broker_core& operator=(const broker_core&) = delete;
 
-  // Call about once a second from any thread: ends expired sessions, sends delayed wills, and
-  // publishes $SYS/broker/... every sys_interval.
+  // Call about once a second from any thread: ends expired sessions, sends delayed wills,
+  // publishes $SYS/broker/... every sys_interval, and stops the topic monitor once nobody
+  // watched it for ui_watch_linger.
   void tick(std::chrono::steady_clock::time_point now);
 
   broker_stats stats() const;
@@ -69,6 +70,10 @@ class broker_core {
   std::uint64_t topics_version() const;
   // How full the topic monitor is (for /metrics).
   topic_monitor_figures monitor_figures() const;
+  // Someone looks at the topic tree: the monitor starts (with every retained message) if it was
+  // off, and records every routed message until config().ui_watch_linger passes without another
+  // call; then tick() stops it and frees what it held.
+  void watch();
   std::optional<topic_entry> topic(std::string_view name) const;
   event_log& events();
   // Closes the client's connection as if the network had dropped it (its will is published).

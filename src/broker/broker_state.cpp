@@ -348,7 +348,7 @@ std::size_t broker_state::publish(message_ptr msg, const connection_state* from)
 }
 
 std::size_t broker_state::route_locked(const message_ptr& msg, const session* from) {
-  monitor_.record(msg, std::chrono::system_clock::now());
+  if (monitoring_) monitor_.record(msg, std::chrono::system_clock::now());
   if (msg->retain()) {
     // $SYS statistics describe this run only: kept in memory, never written (an idle broker
     // would otherwise write to the SD card every 10 s, and restore stale figures).
@@ -610,7 +610,6 @@ void broker_state::after_durable(const std::shared_ptr<connection_state>& conn,
 
 void broker_state::restore_retained(message_ptr msg) {
   std::lock_guard lock(mutex_);
-  monitor_.restore(msg, std::chrono::system_clock::now());
   retained_.store(std::move(msg));
 }
 
@@ -708,6 +707,23 @@ std::uint64_t broker_state::topics_version() const {
   return monitor_.seq();
 }
 
+void broker_state::watch(std::chrono::steady_clock::time_point now) {
+  std::lock_guard lock(mutex_);
+  last_watched_ = now;
+  if (monitoring_) return;
+  monitoring_ = true;
+  // The tree starts with every retained message; live ones join as they are routed.
+  const auto wall = std::chrono::system_clock::now();
+  retained_.for_each([&](const message_ptr& msg) { monitor_.restore(msg, wall); });
+}
+
+void broker_state::unwatch_if_idle(std::chrono::steady_clock::time_point now) {
+  std::lock_guard lock(mutex_);
+  if (!monitoring_ || now - last_watched_ < config_.ui_watch_linger) return;
+  monitoring_ = false;
+  monitor_.clear();
+}
+
 topic_monitor_figures broker_state::monitor_figures() const {
   std::lock_guard lock(mutex_);
   return monitor_.figures();
@@ -722,7 +738,8 @@ std::optional<topic_entry> broker_state::topic(std::string_view name) const {
     if (!retained) return std::nullopt;
     topic_entry r;
     r.topic = retained->topic();
-    r.last = retained;
+    r.large_payload = retained->shared_payload();
+    r.payload_kept = true;
     r.payload_size = retained->payload().size();
     r.qos = retained->qos();
     r.retained = true;

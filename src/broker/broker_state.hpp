@@ -142,6 +142,8 @@ class broker_state {
   topic_query_result topics(const topic_query& q) const;
   std::uint64_t topics_version() const;
   topic_monitor_figures monitor_figures() const;
+  void watch(std::chrono::steady_clock::time_point now);
+  void unwatch_if_idle(std::chrono::steady_clock::time_point now);
   std::optional<topic_entry> topic(std::string_view name) const;
   bool request_disconnect(std::string_view client_id);
 
@@ -211,6 +213,10 @@ class broker_state {
   subscription_tree subscriptions_;
   retained_store retained_;
   topic_monitor monitor_;
+  // The monitor records only while someone watches (the web UI asked within ui_watch_linger):
+  // a broker nobody looks at pays nothing per message for it.
+  bool monitoring_ = false;
+  std::chrono::steady_clock::time_point last_watched_{};
   std::mt19937_64 random_{std::random_device{}()};
   limit_episodes episodes_;
   login_throttle throttle_{config_.login_throttle};

@@ -7,13 +7,22 @@
 namespace broker {
 
 void topic_monitor::keep(topic_entry& e, const message_ptr& msg) {
-  if (e.last) payload_bytes_ -= e.last->payload().size();
-  e.last.reset();
-  e.payload_size = msg->payload().size();
+  if (e.payload_kept) payload_bytes_ -= e.payload_size;
+  const std::string& payload = msg->payload();
+  e.payload_size = payload.size();
   e.qos = msg->qos();
-  if (payload_bytes_ + e.payload_size <= max_payload_bytes_) {
-    e.last = msg;
-    payload_bytes_ += e.payload_size;
+  e.payload_kept = payload_bytes_ + payload.size() <= max_payload_bytes_;
+  if (!e.payload_kept || payload.size() > copy_limit) e.small_payload.clear();
+  if (!e.payload_kept) {
+    e.large_payload.reset();
+    return;
+  }
+  payload_bytes_ += payload.size();
+  if (payload.size() <= copy_limit) {
+    e.large_payload.reset();
+    e.small_payload.assign(payload);
+  } else {
+    e.large_payload = msg->shared_payload();
   }
 }
 
@@ -45,6 +54,12 @@ void topic_monitor::restore(const message_ptr& msg, std::chrono::system_clock::t
   e.cleared = false;
   e.seq = ++seq_;
   e.updated = now;
+}
+
+void topic_monitor::clear() {
+  entries_.clear();
+  payload_bytes_ = 0;
+  ++seq_;
 }
 
 topic_query_result topic_monitor::query(const topic_query& q) const {

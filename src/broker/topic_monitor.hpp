@@ -9,6 +9,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -20,7 +21,12 @@ namespace broker {
 
 struct topic_entry {
   std::string topic;
-  message_ptr last;  // null when the payload was not kept (see payload_size)
+  // The last payload: copied when small, so the hot path neither allocates nor frees (the
+  // copy reuses its buffer), else shared with the routed message. Neither when it did not fit
+  // the byte budget: then only its size is known.
+  std::string small_payload;
+  std::shared_ptr<const std::string> large_payload;
+  bool payload_kept = false;
   std::size_t payload_size = 0;
   mqtt::qos qos = mqtt::qos::at_most_once;
   bool retained = false;  // the topic has a retained message now
@@ -28,6 +34,10 @@ struct topic_entry {
   std::uint64_t messages = 0;
   std::uint64_t seq = 0;  // the monitor's change number when this entry last changed
   std::chrono::system_clock::time_point updated;
+
+  std::string_view payload() const {
+    return large_payload ? std::string_view(*large_payload) : std::string_view(small_payload);
+  }
 };
 
 struct topic_query {
@@ -50,6 +60,9 @@ struct topic_monitor_figures {
 
 class topic_monitor {
  public:
+  // Payloads up to this size are copied into the entry; larger ones are shared.
+  static constexpr std::size_t copy_limit = 1024;
+
   topic_monitor(std::size_t max_topics, std::size_t max_payload_bytes)
       : max_topics_(max_topics), max_payload_bytes_(max_payload_bytes) {}
 
@@ -58,6 +71,9 @@ class topic_monitor {
   void record(const message_ptr& msg, std::chrono::system_clock::time_point now);
   // A retained message read back from storage at start.
   void restore(const message_ptr& msg, std::chrono::system_clock::time_point now);
+
+  // Forgets every entry; change numbers keep growing (a reader's `since` stays meaningful).
+  void clear();
 
   topic_query_result query(const topic_query& q) const;
   const topic_entry* find(std::string_view topic) const;

@@ -289,7 +289,13 @@ async function on_status(s) {
       const now = latest;
       latest = null;
       if (now.clients_version !== state.clients_version) await load_clients();
-      if (now.topics_seq !== state.topics_seq) await load_topics(false);
+      // Numbers that went back mean the broker restarted: start over.
+      if (now.topics_seq < state.topics_seq) await load_topics(true);
+      else if (now.topics_seq !== state.topics_seq) await load_topics(false);
+      if (now.events_seq < state.events_seq) {
+        $('events').tBodies[0].replaceChildren();
+        state.events_seq = 0;
+      }
       if (now.events_seq !== state.events_seq) await load_events();
     }
   } catch (e) {

@@ -42,6 +42,12 @@ before(async () => {
     args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage'],
     timeout: wait_ms,
   });
+  // Retained before anyone opened the page: the tree must show it too.
+  const early = await run_program('mosquitto_pub', [
+    '-h', '127.0.0.1', '-p', String(broker.port), '-u', test_user.username, '-P', test_user.password,
+    '-t', 'ui/early', '-m', 'retained before the page opened', '-r',
+  ], wait_ms);
+  assert.equal(early.code, 0, early.describe);
   page = await browser.newPage({ viewport: { width: 1200, height: 800 } });
   page.setDefaultTimeout(wait_ms);
   await page.goto(proxy.url);
@@ -88,6 +94,7 @@ test('the topic tree shows a retained message published with mosquitto_pub', { s
   const node = page.locator('[data-topic="ui/house/kitchen/climate"]');
   await node.waitFor();
   assert.match(await node.textContent(), /retained/);
+  assert.match(await page.textContent('[data-topic="ui/early"]'), /retained before the page opened/);
   await node.click();
   // Pretty-printed JSON, two spaces per level.
   await wait_until(

@@ -30,7 +30,7 @@ TEST(topic_monitor, keeps_the_last_message_of_each_topic) {
   const topic_query_result r = m.query({});
   ASSERT_EQ(r.entries.size(), 2u);
   EXPECT_EQ(r.entries[0].topic, "a/b");
-  EXPECT_EQ(r.entries[0].last->payload(), "2");
+  EXPECT_EQ(r.entries[0].payload(), "2");
   EXPECT_EQ(r.entries[0].messages, 2u);
   EXPECT_EQ(r.entries[1].topic, "a/c");
   EXPECT_EQ(r.seq, 3u);
@@ -44,7 +44,7 @@ TEST(topic_monitor, tracks_no_more_topics_than_its_cap_and_counts_the_rest) {
   m.record(msg("t/1", "y"), now);  // a tracked topic still updates
   EXPECT_EQ(m.size(), 2u);
   EXPECT_EQ(m.untracked_messages(), 1u);
-  EXPECT_EQ(m.find("t/1")->last->payload(), "y");
+  EXPECT_EQ(m.find("t/1")->payload(), "y");
   EXPECT_EQ(m.find("t/3"), nullptr);
 }
 
@@ -52,11 +52,22 @@ TEST(topic_monitor, keeps_payloads_only_within_its_byte_budget) {
   topic_monitor m(10, 10);
   m.record(msg("big", std::string(8, 'x')), now);
   m.record(msg("next", std::string(8, 'y')), now);
-  EXPECT_NE(m.find("big")->last, nullptr);
-  EXPECT_EQ(m.find("next")->last, nullptr);  // over the budget: size only
+  EXPECT_TRUE(m.find("big")->payload_kept);
+  EXPECT_FALSE(m.find("next")->payload_kept);  // over the budget: size only
   EXPECT_EQ(m.find("next")->payload_size, 8u);
   m.record(msg("big", "s"), now);  // replacing frees the old bytes
   EXPECT_EQ(m.payload_bytes(), 1u);
+}
+
+TEST(topic_monitor, shares_large_payloads_and_copies_small_ones) {
+  topic_monitor m(10, 1 << 20);
+  const message_ptr large = msg("l", std::string(topic_monitor::copy_limit + 1, 'x'));
+  m.record(large, now);
+  EXPECT_EQ(m.find("l")->large_payload, large->shared_payload());
+  m.record(msg("l", "small"), now);
+  EXPECT_EQ(m.find("l")->large_payload, nullptr);
+  EXPECT_EQ(m.find("l")->payload(), "small");
+  EXPECT_EQ(m.payload_bytes(), 5u);
 }
 
 TEST(topic_monitor, a_deleted_retained_message_clears_the_topic) {
@@ -91,7 +102,8 @@ TEST(topic_monitor, answers_a_filter_and_only_what_changed_since) {
 
 TEST(event_log, numbers_events_and_forgets_the_oldest_past_its_capacity) {
   event_log log(3);
-  for (int i = 0; i < 5; ++i) log.add(event_kind::limit, "c", "e" + std::to_string(i));
+  for (int i = 0; i < 5; ++i)
+    log.add(event_kind::limit, "c", std::string("e").append(std::to_string(i)));
   EXPECT_EQ(log.last_seq(), 5u);
   const auto all = log.since(0, 100);
   ASSERT_EQ(all.size(), 3u);
@@ -185,6 +197,26 @@ TEST_F(broker_views_test, delete_retained_removes_it_as_an_empty_retained_messag
   EXPECT_EQ(core.stats().retained_messages, 0u);
   EXPECT_FALSE(core.delete_retained("kept"));
   EXPECT_FALSE(core.delete_retained("never"));
+}
+
+TEST_F(broker_views_test, the_topic_tree_records_only_while_watched) {
+  EXPECT_EQ(core.publish("kept", "r", 0, true), "");
+  EXPECT_EQ(core.publish("live", "1", 0, false), "");
+  EXPECT_EQ(core.topics({}).entries.size(), 0u);  // nobody watched: nothing recorded
+  core.watch();
+  auto r = core.topics({});
+  ASSERT_EQ(r.entries.size(), 1u);  // the retained message, at once
+  EXPECT_EQ(r.entries[0].topic, "kept");
+  EXPECT_EQ(core.publish("live", "2", 0, false), "");
+  r = core.topics({});
+  ASSERT_EQ(r.entries.size(), 2u);
+  EXPECT_EQ(r.entries[1].payload(), "2");
+  // The clock of tick() moves past the linger time: the monitor stops and lets go.
+  core.tick(std::chrono::steady_clock::now() + core.config().ui_watch_linger +
+            std::chrono::seconds(1));
+  EXPECT_EQ(core.monitor_figures().topics, 0u);
+  EXPECT_EQ(core.publish("live", "3", 0, false), "");
+  EXPECT_EQ(core.topics({}).entries.size(), 0u);
 }
 
 TEST_F(broker_views_test, a_refused_login_is_an_event_without_the_password) {
