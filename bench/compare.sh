@@ -33,6 +33,7 @@ usage: bench/compare.sh [flags]
   --only LIST          comma-separated subset of: pubsub_1,pubsub_10,fanout,fanin,qos1,latency,idle,
                        ws_1,ws_10,ws_latency,tls_1,tls_10,tls_latency
                        persist (QoS 1 to persistent sessions, both brokers persisting)
+                       pair_1k,stuck (1 pair at 1 KiB, without and with a never-reading subscriber)
   --brokers LIST       ours,mosquitto (default); one of them alone to check a single broker
   --results-dir DIR    also write the table and raw lines here (default bench/results; '' = off)
 EOF
@@ -67,6 +68,7 @@ for r in ${only//,/ }; do
     pubsub_1|pubsub_10|fanout|fanin|qos1|latency|idle) ;;
     ws_1|ws_10|ws_latency|tls_1|tls_10|tls_latency) ;;
     persist) ;;
+    pair_1k|stuck) ;;
     *) log "unknown row '$r' in --only (see --help)"; exit 2 ;;
   esac
 done
@@ -262,7 +264,8 @@ run_scenario() {
   # One publisher and one subscriber gain nothing from a second generator thread but the
   # cross-thread hand-offs, which take CPU from the broker on a small machine.
   local threads=$load_threads
-  [[ $row == pubsub_1 || $row == ws_1 || $row == tls_1 ]] && threads=1
+  [[ $row == pubsub_1 || $row == ws_1 || $row == tls_1 || $row == pair_1k || $row == stuck ]] &&
+    threads=1
   local common=(--port "$broker_port" --threads "$threads" --duration "$duration"
                 --warmup "$warmup" --transport "$current_transport")
   case $row in
@@ -272,6 +275,8 @@ run_scenario() {
     fanin) args=(fanin --publishers 100) ;;
     qos1) args=(pubsub --pairs 10 --qos 1) ;;
     persist) args=(persistent --pairs 10 --offline 800) ;;
+    pair_1k) args=(pubsub --pairs 1 --payload 1024 --broker-pid "$broker_pid") ;;
+    stuck) args=(pubsub --pairs 1 --payload 1024 --stuck 1 --broker-pid "$broker_pid") ;;
     latency | *_latency) args=(latency --count "$latency_count") ;;
     ws_1 | tls_1) args=(pubsub --pairs 1) ;;
     ws_10 | tls_10) args=(pubsub --pairs 10) ;;
@@ -320,7 +325,7 @@ record() { # record ROWKEY KIND DIRECTION VALUE
 
 all_rows=(pubsub_1 pubsub_10 fanout fanin qos1 latency idle ws_1 ws_10 ws_latency tls_1 tls_10
   tls_latency)
-all_rows+=(persist)
+all_rows+=(persist pair_1k stuck)
 rows=()
 for r in "${all_rows[@]}"; do
   if [[ -z "$only" || ",$only," == *",$r,"* ]]; then rows+=("$r"); fi
@@ -344,6 +349,10 @@ for row in "${rows[@]}"; do
           n=$(field offline_lost "$result_line")
           [[ -z "$n" || "$n" == 0 ]] || notes+=("persist/$kind: offline_lost=$n")
           log "$row round $round $kind: $(field msgs_per_s "$result_line") msgs/s, offline $(field offline_msgs_per_s "$result_line")" ;;
+        pair_1k | stuck)
+          record "$row" "$kind" up "$(field msgs_per_s "$result_line")"
+          record "${row}_rss" "$kind" down "$(field rss_growth_mib "$result_line")"
+          log "$row round $round $kind: $(field msgs_per_s "$result_line") msgs/s, broker RSS +$(field rss_growth_mib "$result_line") MiB" ;;
         idle)
           record idle "$kind" down "$(field kib_per_conn "$result_line")"
           log "$row round $round $kind: $(field kib_per_conn "$result_line") KiB per connection" ;;
@@ -386,6 +395,10 @@ tls_latency_p50|TLS: latency p50, us|down
 tls_latency_p99|TLS: latency p99, us|down
 persist|QoS 1 to a persistent session, msgs/s|up
 persist_offline|QoS 1 queued offline, then drained, msgs/s|up
+pair_1k|1 pub -> 1 sub, 1 KiB, msgs/s|up
+pair_1k_rss|  broker RSS growth meanwhile, MiB|down
+stuck|same + 1 never-reading sub: the reader's msgs/s|up
+stuck_rss|  broker RSS growth meanwhile, MiB|down
 EOF
 }
 

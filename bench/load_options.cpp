@@ -51,6 +51,8 @@ const char* load_usage() {
          "  --threads N (2)  --window N (1000 unreceived messages per subscriber)\n"
          "  --inflight N (64 unacknowledged QoS 1 publishes per publisher)\n"
          "  --concurrency N (64 connects at once)  --hold S (idle: 1)  --broker-pid PID (idle)\n"
+         "  --stuck N (0: subscribers of the first topic that never read; with --broker-pid,\n"
+         "            the broker's peak VmRSS is reported)\n"
          "  --name NAME (of the RESULT line)  --topic-prefix T\n"
          "  --transport tcp|ws|tls|wss (tcp)  --ws-path PATH (/mqtt)\n"
          "output: one line 'RESULT <name> key=value ...' per run\n";
@@ -77,6 +79,9 @@ std::string result_name(const load_options& o) {
       break;
   }
   if (o.qos != 0 && o.kind != scenario_kind::idle) name += "_qos" + std::to_string(o.qos);
+  if (o.stuck > 0 && o.kind != scenario_kind::idle && o.kind != scenario_kind::latency) {
+    name += "_stuck" + std::to_string(o.stuck);
+  }
   return name;
 }
 
@@ -141,6 +146,7 @@ parse_outcome parse_load_options(const std::vector<std::string>& args) {
       {"--concurrency", int_flag(1, 100000, o.connect_concurrency)},
       {"--hold", [&](const std::string& v) { return parse_seconds(v, o.hold_s); }},
       {"--broker-pid", int_flag(1, 1 << 30, pid)},
+      {"--stuck", int_flag(0, 1000, o.stuck)},
       {"--name",
        [&](const std::string& v) {
          o.name = v;

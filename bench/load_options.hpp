@@ -34,9 +34,11 @@ struct load_options {
   int inflight = 64;              // QoS 1: PUBACKs outstanding per publisher
   int connect_concurrency = 64;   // connects in progress at once
   double hold_s = 1.0;            // idle: how long to hold the connections once measured
-  std::optional<int> broker_pid;  // idle: whose VmRSS to read before and after
+  std::optional<int> broker_pid;  // idle: whose VmRSS to read before and after; pubsub: peak
   std::string name;               // RESULT name; derived from the scenario when empty
   std::string topic_prefix;       // derived from the process id when empty, so runs never mix
+  // pubsub, fanout, fanin: subscribers of the first topic that never read (stuck_subscribers).
+  int stuck = 0;
   transport_kind transport = transport_kind::tcp;  // how every client reaches the broker
   std::string ws_path = "/mqtt";                   // ws and wss: the request target
 };

@@ -14,6 +14,7 @@
 #include "io_pool.hpp"
 #include "mqtt/encoder.hpp"
 #include "scenarios.hpp"
+#include "stuck_subscribers.hpp"
 #include "throughput_parts.hpp"
 
 namespace bench {
@@ -77,6 +78,8 @@ class throughput_run {
   std::atomic<int> dropped_{0};  // connections lost during the run
   std::mutex reason_mutex_;
   std::string drop_reason_;
+  stuck_subscribers stuck_;           // --stuck
+  std::unique_ptr<rss_sampler> rss_;  // --broker-pid
 };
 
 void throughput_run::build(const std::string& prefix) {
@@ -303,10 +306,15 @@ void throughput_run::print(const totals& a, const totals& b, std::uint64_t lost)
   std::printf("RESULT %s msgs_per_s=%.0f published_per_s=%.0f delivered=%" PRIu64
               " seconds=%.2f lost=%" PRIu64 " unacked=%" PRIu64 " reordered=%" PRIu64
               " skipped=%" PRIu64 " foreign=%" PRIu64 " downgraded=%" PRIu64 " stalls=%" PRIu64
-              " stray_acks=%" PRIu64 " disconnects=%d\n",
+              " stray_acks=%" PRIu64 " disconnects=%d",
               result_name(o_).c_str(), double(b.delivered - a.delivered) / seconds,
               double(b.published - a.published) / seconds, b.delivered - a.delivered, seconds, lost,
               unacked, backwards, skipped, foreign, downgraded, stalls, stray, dropped_.load());
+  if (rss_) {
+    std::printf(" rss_before_kib=%lld rss_peak_kib=%lld rss_growth_mib=%.1f", rss_->before_kib(),
+                rss_->peak_kib(), double(rss_->peak_kib() - rss_->before_kib()) / 1024.0);
+  }
+  std::printf("\n");
   std::fflush(stdout);
   if (lost > 0 && o_.qos > 0) {
     std::fprintf(stderr, "mqtt-load: %" PRIu64 " QoS %d messages were lost\n", lost, o_.qos);
@@ -342,6 +350,15 @@ int throughput_run::run() {
     std::printf("RESULT %s error=subscribe_failed\n", name.c_str());
     return 1;
   }
+  if (o_.stuck > 0) {
+    const std::string error = stuck_.open(o_, topo_.filters[0], o_.stuck);
+    if (!error.empty()) {
+      std::fprintf(stderr, "mqtt-load: %s\n", error.c_str());
+      std::printf("RESULT %s error=stuck_failed\n", name.c_str());
+      return 1;
+    }
+  }
+  if (o_.broker_pid) rss_ = std::make_unique<rss_sampler>(*o_.broker_pid);
   for (auto& p : pubs_) asio::post(p->client->executor(), [this, p = p.get()] { fill(*p); });
 
   totals a, b;
