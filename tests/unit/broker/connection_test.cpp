@@ -490,6 +490,30 @@ TEST_F(connection_test, qos1_past_a_live_client_budget_disconnects_it_and_its_se
   EXPECT_EQ(payloads, (std::vector<std::string>{"0", "1", "2", "3", "4", "5", "6", "7", "8", "9"}));
 }
 
+TEST_F(connection_test, a_v5_client_past_its_budget_is_told_quota_exceeded) {
+  broker_config small = config;
+  small.max_inflight = 1;
+  small.max_client_buffer_bytes =
+      2 * queue_cost(message("t", "00", mqtt::qos::at_most_once, false));
+  broker_core limited{small, auth, log};
+  test_client slow(limited);
+  slow.use_version(mqtt::protocol_version::v5);
+  slow.connect("slow5", false);
+  slow.received();
+  slow.send(subscribe("t", mqtt::qos::at_least_once));
+  slow.received();
+  test_client pub(limited);
+  pub.connect("pub");
+  pub.received();
+  for (int i = 0; i < 5; ++i) {
+    pub.send(publish("t", std::to_string(i), mqtt::qos::at_least_once, false, i + 1));
+  }
+  const auto disconnects = slow.received_of<mqtt::disconnect_packet>();
+  ASSERT_EQ(disconnects.size(), 1u);
+  EXPECT_EQ(disconnects[0].reason_code, mqtt::reason::quota_exceeded);  // 0x97
+  EXPECT_TRUE(slow.conn().should_close());
+}
+
 TEST_F(connection_test, limit_counters_are_published_under_sys) {
   core.tick(std::chrono::steady_clock::now());
   auto sub = connected("sub");
