@@ -26,6 +26,11 @@ packages=(
   python3
   # rsvg-convert, for scripts/make-images.sh (the add-on store's icon.png and logo.png)
   librsvg2-bin
+  # Sanitizer builds and libFuzzer (scripts/sanitize.sh, scripts/fuzz.sh): clang 14, its
+  # compiler-rt runtimes (ASan, UBSan, TSan, libFuzzer) and llvm-symbolizer for readable reports.
+  clang-14
+  libclang-rt-14-dev
+  llvm-14
 )
 # Node.js may come from elsewhere (NodeSource, nvm) with npm bundled; take Debian's only if absent.
 command -v node >/dev/null 2>&1 || packages+=(nodejs)
