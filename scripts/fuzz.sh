@@ -5,7 +5,7 @@
 # input that caused it is kept in build-asan/fuzz/crashes/ and the command to replay it printed.
 #
 #   scripts/fuzz.sh [--seconds N] [--jobs N] [--only TARGET]... [--no-build] [--work DIR]
-#                   [-- LIBFUZZER_FLAGS]
+#                   [--build-only] [-- LIBFUZZER_FLAGS]
 #
 #   --seconds N   time per target (default 60)
 #   --jobs N      targets run at once, one process each (default 1)
@@ -13,6 +13,7 @@
 #                 fuzz_store fuzz_options fuzz_acl_file
 #   --no-build    use build-asan/ as it is
 #   --work DIR    where corpus, logs and crashes go (default build-asan/fuzz)
+#   --build-only  build the targets (build-asan/tests/fuzz/fuzz_*) and write the seeds, run nothing
 #   after --, flags for every libFuzzer run (e.g. -runs=10000000 for a fixed number of inputs)
 #
 # The corpus each run grows is kept in <work>/corpus/<target> (the seeds are rewritten in
@@ -28,6 +29,7 @@ all_targets=(fuzz_decode_v311 fuzz_decode_v5 fuzz_session fuzz_store fuzz_option
 seconds=60
 jobs=1
 build=1
+build_only=0
 fuzz_dir=""
 targets=()
 extra=()
@@ -37,9 +39,10 @@ while (($# > 0)); do
     --jobs) jobs="${2:?--jobs needs a number}" && shift ;;
     --only) targets+=("${2:?--only needs a target}") && shift ;;
     --no-build) build=0 ;;
+    --build-only) build_only=1 ;;
     --work) fuzz_dir="${2:?--work needs a directory}" && shift ;;
     --) shift && extra=("$@") && break ;;
-    -h | --help) sed -n '2,22p' "$0" && exit 0 ;;
+    -h | --help) sed -n '2,23p' "$0" && exit 0 ;;
     *) echo "fuzz: unknown argument '$1' (see --help)" >&2 && exit 2 ;;
   esac
   shift
@@ -53,6 +56,10 @@ fi
 [[ -n "$fuzz_dir" ]] || fuzz_dir="$build_dir/fuzz"
 mkdir -p "$fuzz_dir/corpus" "$fuzz_dir/logs" "$fuzz_dir/crashes"
 "$build_dir/tests/fuzz/make_fuzz_corpus" "$fuzz_dir/seeds" >/dev/null
+if ((build_only)); then
+  echo "fuzz: targets in ${build_dir#"$repo_root/"}/tests/fuzz, seeds in ${fuzz_dir#"$repo_root/"}/seeds"
+  exit 0
+fi
 
 export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1}"
 export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}"

@@ -187,7 +187,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   }
 
   // The broker's own way in, with its threads, on some inputs.
-  if (size > 0 && (data[0] & through_broker_store) != 0) {
+  if (size > 0 && (data[0] & through_broker_store) == through_broker_store) {
     std::string error;
     auto store = storage::broker_store::open(dir.string(), {}, log, error);
     if (!store) fail("broker_store::open failed: " + error);

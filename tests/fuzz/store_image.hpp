@@ -7,8 +7,9 @@
 //         name gets ".tmp" appended (a snapshot write cut short); bit 4 set: the content is
 //         preceded by the right 16-byte file header for that kind and generation, so mutations
 //         spend their time on the records rather than on finding the header.
-//         Bit 5 of the first file's name byte: open the result once more the way the broker
-//         does, through storage::broker_store (with its threads: slower, so not every input).
+//         Bits 5, 6 and 7 all set in the first file's name byte: open the result once more the
+//         way the broker does, through storage::broker_store (with its threads: slower, so on
+//         about one input in eight, not on every one).
 //   A later file with the same name replaces the earlier one.
 
 #include <cstdint>
@@ -22,7 +23,7 @@ enum name_bits : std::uint8_t {
   snapshot = 4,
   temporary = 8,
   with_header = 16,
-  through_broker_store = 32,
+  through_broker_store = 0xE0,
 };
 
 inline void append_file(std::string& out, std::uint8_t name, std::string_view content) {

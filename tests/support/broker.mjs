@@ -25,6 +25,10 @@ const bind_attempts = 3;
 const log_limit_chars = 1 << 20;
 const ending_signals = ['SIGTERM', 'SIGINT', 'SIGHUP'];
 const setpriv = '/usr/bin/setpriv';
+// What a sanitizer build (scripts/sanitize.sh) prints when it finds something. A leak is only
+// reported at exit, after the test's own checks, so stop() looks for these.
+const sanitizer_report =
+  /==\d+==ERROR: \w+Sanitizer[^\n]*|WARNING: ThreadSanitizer[^\n]*|runtime error: [^\n]*/;
 
 function broker_binary() {
   return process.env.MQTT_BROKER_BIN || path.join(repo_root, 'build', 'mqtt-broker');
@@ -115,6 +119,11 @@ class running_broker {
       this.print_log(`exited with ${JSON.stringify(this.exit_status)}`);
     }
     fs.rmSync(this.dir, { recursive: true, force: true });
+    const report = this.output.match(sanitizer_report);
+    if (report) {
+      if (this.exit_status.code === 0) this.print_log('reported a sanitizer finding');
+      throw new Error(`sanitizer report from the broker: ${report[0]}`);
+    }
     return this.exit_status;
   }
 
