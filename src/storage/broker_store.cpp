@@ -32,38 +32,24 @@ std::unique_ptr<broker_store> broker_store::open(const std::string& dir,
       options.strict ? std::chrono::milliseconds(0) : options.commit_interval;
   auto opened = log_store::open(
       dir, store_options, [&log](std::string_view line) { log.log(level_of(line), line); },
-      [&self](std::string_view key, std::string_view value) { self->load(key, value); });
+      [&self](std::string_view key, std::string_view value) { self->loaded_.load(key, value); });
   if (!opened.store) {
     error = opened.error;
     return nullptr;
   }
   self->store_ = std::move(opened.store);
   // Parts of a session whose session record is gone were left by an interrupted erase.
-  std::size_t leftovers = 0;
-  for (auto it = self->loaded_sessions_.begin(); it != self->loaded_sessions_.end();) {
-    if (it->second.present) {
-      ++it;
-      continue;
-    }
-    const std::string& id = it->first;
-    for (const auto& sub : it->second.subs)
-      self->store_->erase(records::subscription_key(id, sub.filter));
-    for (const auto& d : it->second.deliveries)
-      self->store_->erase(records::delivery_key(id, d.seq));
-    for (auto pid : it->second.incoming) self->store_->erase(records::incoming_key(id, pid));
-    if (it->second.has_expiry) self->store_->erase(records::expiry_key(id));
-    ++leftovers;
-    it = self->loaded_sessions_.erase(it);
-  }
+  const std::size_t leftovers =
+      self->loaded_.drop_leftovers([&self](const std::string& key) { self->store_->erase(key); });
   const store_stats s = self->store_->stats();
   log.log(broker::log_level::info,
-          "storage: loaded " + std::to_string(self->loaded_retained_.size()) +
-              " retained messages and " + std::to_string(self->loaded_sessions_.size()) +
+          "storage: loaded " + std::to_string(self->loaded_.retained_count()) +
+              " retained messages and " + std::to_string(self->loaded_.session_count()) +
               " persistent sessions from " + dir + " in " + std::to_string(s.load_time.count()) +
               " ms");
-  if (self->invalid_records_ > 0 || leftovers > 0) {
+  if (self->loaded_.invalid_records() > 0 || leftovers > 0) {
     log.log(broker::log_level::warning, "storage: ignored " +
-                                            std::to_string(self->invalid_records_) +
+                                            std::to_string(self->loaded_.invalid_records()) +
                                             " unreadable records and " + std::to_string(leftovers) +
                                             " leftovers of ended sessions");
   }
@@ -75,53 +61,8 @@ broker_store::~broker_store() {
   close(std::chrono::steady_clock::now() + std::chrono::seconds(30));
 }
 
-void broker_store::load(std::string_view key, std::string_view value) {
-  records::decoded r = records::decode(key, value);
-  using kind = records::decoded::kind;
-  switch (r.what) {
-    case kind::retained:
-      loaded_retained_.push_back(std::move(r.retained));
-      break;
-    case kind::session: {
-      auto& s = loaded_sessions_[r.client_id];
-      s.present = true;
-      s.username = std::move(r.username);
-      break;
-    }
-    case kind::subscription:
-      loaded_sessions_[r.client_id].subs.push_back(std::move(r.sub));
-      break;
-    case kind::delivery:
-      loaded_sessions_[r.client_id].deliveries.push_back(std::move(r.delivery));
-      break;
-    case kind::incoming:
-      loaded_sessions_[r.client_id].incoming.push_back(r.packet_id);
-      break;
-    case kind::expiry: {
-      auto& s = loaded_sessions_[r.client_id];
-      s.has_expiry = true;
-      s.expiry_interval = r.expiry_interval;
-      s.ended_at = r.ended_at;
-      break;
-    }
-    case kind::invalid:
-      ++invalid_records_;
-      break;
-  }
-}
-
 void broker_store::restore_into(broker::broker_core& core) {
-  broker::broker_state& state = core.state();
-  for (auto& msg : loaded_retained_) state.restore_retained(std::move(msg));
-  for (auto& [id, s] : loaded_sessions_) {
-    std::sort(s.deliveries.begin(), s.deliveries.end(),
-              [](const auto& a, const auto& b) { return a.seq < b.seq; });
-    state.restore_session(id, s.username, s.subs, s.deliveries, s.incoming,
-                          s.has_expiry ? s.expiry_interval : broker::session::never_expires,
-                          s.ended_at);
-  }
-  loaded_retained_ = {};
-  loaded_sessions_.clear();
+  loaded_.restore_into(core.state());
 }
 
 void broker_store::record(std::string key, std::optional<std::string> value, bool fresh) {

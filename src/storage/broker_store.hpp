@@ -23,6 +23,7 @@
 #include "broker/broker_core.hpp"
 #include "broker/persistence.hpp"
 #include "storage/log_store.hpp"
+#include "storage/state_loader.hpp"
 
 namespace storage {
 
@@ -66,23 +67,12 @@ class broker_store final : public broker::persistence {
   void when_durable(std::function<void()> fn) override;
 
  private:
-  struct loaded_session {
-    bool present = false;  // its 's' record exists; parts without one are leftovers
-    std::string username;
-    std::vector<mqtt::subscription> subs;
-    std::vector<broker::stored_delivery> deliveries;
-    std::vector<std::uint16_t> incoming;
-    bool has_expiry = false;
-    std::uint32_t expiry_interval = 0;
-    std::optional<std::chrono::system_clock::time_point> ended_at;
-  };
   struct change {
     std::optional<std::string> value;  // nullopt: erase
     bool fresh = false;  // created by this change: an erase before the write cancels both
   };
 
   broker_store(const broker_store_options& options, broker::logger& log);
-  void load(std::string_view key, std::string_view value);
   // `fresh`: the key cannot be on disk yet (a delivery's first record).
   void record(std::string key, std::optional<std::string> value, bool fresh = false);
   void flusher_loop();
@@ -93,9 +83,7 @@ class broker_store final : public broker::persistence {
   broker::logger& log_;
   std::unique_ptr<log_store> store_;
 
-  std::vector<broker::message_ptr> loaded_retained_;
-  std::map<std::string, loaded_session> loaded_sessions_;
-  std::size_t invalid_records_ = 0;
+  state_loader loaded_;
 
   std::mutex mutex_;
   std::condition_variable wake_;

@@ -10,7 +10,6 @@
 
 #include <unistd.h>
 
-#include <algorithm>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -23,13 +22,11 @@
 #include <streambuf>
 #include <string>
 #include <string_view>
-#include <vector>
 
 #include "broker/broker_core.hpp"
-#include "broker/broker_state.hpp"
 #include "storage/broker_store.hpp"
 #include "storage/record_frame.hpp"
-#include "storage/state_records.hpp"
+#include "storage/state_loader.hpp"
 #include "storage/store_files.hpp"
 #include "storage/store_recovery.hpp"
 #include "store_image.hpp"
@@ -106,53 +103,11 @@ storage::recovered_store recover(const fs::path& dir) {
   storage::recovered_store out;
   storage::unique_fd lock;
   if (storage::lock_directory(dir.string(), lock)) fail("cannot lock the store directory");
-  const std::string error = storage::recover_store(dir.string(), [](std::string_view) {}, out);
+  const std::string error = storage::recover_store(
+      dir.string(), [](std::string_view) {}, out);
   if (!error.empty()) fail("recovery failed on damaged data: " + error);
   out.active_log.reset();
   return out;
-}
-
-// The broker's records into a broker core, as storage::broker_store::open() and restore_into()
-// hand them over: retained messages, then each session that has its session record.
-void restore(const storage::live_map& records, broker::broker_state& state) {
-  struct loaded_session {
-    bool present = false;
-    std::string username;
-    std::vector<mqtt::subscription> subs;
-    std::vector<broker::stored_delivery> deliveries;
-    std::vector<std::uint16_t> incoming;
-  };
-  std::map<std::string, loaded_session> sessions;
-  using kind = storage::records::decoded::kind;
-  for (const auto& [key, value] : records) {
-    storage::records::decoded r = storage::records::decode(key, value);
-    switch (r.what) {
-      case kind::retained:
-        state.restore_retained(std::move(r.retained));
-        break;
-      case kind::session:
-        sessions[r.client_id].present = true;
-        sessions[r.client_id].username = std::move(r.username);
-        break;
-      case kind::subscription:
-        sessions[r.client_id].subs.push_back(std::move(r.sub));
-        break;
-      case kind::delivery:
-        sessions[r.client_id].deliveries.push_back(std::move(r.delivery));
-        break;
-      case kind::incoming:
-        sessions[r.client_id].incoming.push_back(r.packet_id);
-        break;
-      case kind::invalid:
-        break;
-    }
-  }
-  for (auto& [id, s] : sessions) {
-    if (!s.present) continue;
-    std::sort(s.deliveries.begin(), s.deliveries.end(),
-              [](const auto& a, const auto& b) { return a.seq < b.seq; });
-    state.restore_session(id, s.username, s.subs, s.deliveries, s.incoming);
-  }
 }
 
 }  // namespace
@@ -181,9 +136,13 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   if (second.damaged_files != 0) fail("recovery left damage behind");
   if (second.records != first.records) fail("recovered again, the records differ");
 
+  // The broker's records, restored into a broker core the way storage::broker_store does.
   {
+    storage::state_loader loader;
+    for (const auto& [key, value] : second.records) loader.load(key, value);
+    loader.drop_leftovers([](const std::string&) {});
     broker::broker_core core(broker::broker_config{}, auth, log);
-    restore(second.records, core.state());
+    loader.restore_into(core.state());
   }
 
   // The broker's own way in, with its threads, on some inputs.
