@@ -99,6 +99,8 @@ class fuzz_persistence : public broker::persistence {
   void retained_erased(std::string_view) override {}
   void session_stored(const std::string&, const std::string&) override {}
   void session_erased(const std::string&) override {}
+  void session_expiry_stored(const std::string&, std::uint32_t,
+                             std::optional<std::chrono::system_clock::time_point>) override {}
   void subscription_stored(const std::string&, const mqtt::subscription&) override {}
   void subscription_erased(const std::string&, std::string_view) override {}
   void delivery_stored(const std::string&, const broker::stored_delivery&) override {}
@@ -137,7 +139,8 @@ class fuzz_socket : public broker::transport_link {
   void send(std::span<const std::uint8_t> bytes) {
     if (closed_) return;
     conn_->on_bytes(bytes);
-    // The client's version: the first CONNECT it sent decides how the broker's answers are laid out.
+    // The client's version: the first CONNECT it sent decides how the broker's answers are laid
+    // out.
     sent_.feed(bytes);
     while (!version_known_) {
       auto r = sent_.next();
@@ -163,8 +166,7 @@ class fuzz_socket : public broker::transport_link {
       auto r = received_.next();
       if (r.state == mqtt::packet_reader::status::need_more) break;
       if (r.state == mqtt::packet_reader::status::error) {
-        std::fprintf(stderr, "broker wrote an undecodable packet: %s\n",
-                     mqtt::describe(r.error));
+        std::fprintf(stderr, "broker wrote an undecodable packet: %s\n", mqtt::describe(r.error));
         fail("broker output does not decode");
       }
     }

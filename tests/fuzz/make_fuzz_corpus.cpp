@@ -2,7 +2,8 @@
 // options and ACL files, built with the project's own encoders, so the fuzzer starts from inputs
 // that reach deep into each parser and mutates from there.
 //
-//   make_fuzz_corpus <dir>    writes <dir>/<target>/<name> for every target, replacing what is there
+//   make_fuzz_corpus <dir>    writes <dir>/<target>/<name> for every target, replacing what is
+//   there
 
 #include <cstdio>
 #include <filesystem>
@@ -95,9 +96,9 @@ mqtt::subscribe_packet subscribe(std::uint16_t id, std::vector<std::pair<std::st
 // One of every packet type, in the version's layout (5.0 with properties).
 std::vector<std::pair<std::string, mqtt::packet>> every_packet(protocol_version v) {
   const bool v5 = v == protocol_version::v5;
-  const mqtt::properties reason =
-      props_if(v5, {{mqtt::property_id::reason_string, std::string("why")},
-                    {mqtt::property_id::user_property, std::pair<std::string, std::string>{"k", "v"}}});
+  const mqtt::properties reason = props_if(
+      v5, {{mqtt::property_id::reason_string, std::string("why")},
+           {mqtt::property_id::user_property, std::pair<std::string, std::string>{"k", "v"}}});
   std::vector<std::pair<std::string, mqtt::packet>> out;
   auto c = connect(v, "client-1", false, "u", "p", 30);
   c.will = mqtt::will_message{"will/topic", "gone", qos::at_least_once, true,
@@ -108,7 +109,11 @@ std::vector<std::pair<std::string, mqtt::packet>> every_packet(protocol_version 
                           {mqtt::property_id::topic_alias_maximum, 5u}});
   out.emplace_back("connect", c);
   out.emplace_back("connect-minimal", connect(v, "", true, "", "", 0));
-  out.emplace_back("connack", mqtt::connack_packet{true, 0, props_if(v5, {{mqtt::property_id::assigned_client_identifier, std::string("auto-1")}})});
+  out.emplace_back(
+      "connack",
+      mqtt::connack_packet{
+          true, 0,
+          props_if(v5, {{mqtt::property_id::assigned_client_identifier, std::string("auto-1")}})});
   auto p = publish("sensors/kitchen/temperature", "21.5", qos::exactly_once, 7, true);
   p.dup = true;
   p.props = props_if(v5, {{mqtt::property_id::payload_format_indicator, 1u},
@@ -120,10 +125,12 @@ std::vector<std::pair<std::string, mqtt::packet>> every_packet(protocol_version 
   out.emplace_back("publish-qos2", p);
   out.emplace_back("publish-qos0", publish("a/b", std::string(200, 'x')));
   out.emplace_back("publish-large", publish("big", std::string(3000, 'y'), qos::at_least_once, 9));
-  out.emplace_back("puback", mqtt::puback_packet{1, v5 ? std::uint8_t{0x10} : std::uint8_t{0}, reason});
+  out.emplace_back("puback",
+                   mqtt::puback_packet{1, v5 ? std::uint8_t{0x10} : std::uint8_t{0}, reason});
   out.emplace_back("pubrec", mqtt::pubrec_packet{2, 0, reason});
   out.emplace_back("pubrel", mqtt::pubrel_packet{3, 0, {}});
-  out.emplace_back("pubcomp", mqtt::pubcomp_packet{4, v5 ? std::uint8_t{0x92} : std::uint8_t{0}, {}});
+  out.emplace_back("pubcomp",
+                   mqtt::pubcomp_packet{4, v5 ? std::uint8_t{0x92} : std::uint8_t{0}, {}});
   auto s = subscribe(5, {{"sensors/+/temperature", qos::at_least_once}, {"#", qos::exactly_once}});
   if (v5) {
     s.subscriptions.push_back({"no/local", qos::at_most_once, true, true, 2});
@@ -141,10 +148,17 @@ std::vector<std::pair<std::string, mqtt::packet>> every_packet(protocol_version 
   out.emplace_back("unsuback", ua);
   out.emplace_back("pingreq", mqtt::pingreq_packet{});
   out.emplace_back("pingresp", mqtt::pingresp_packet{});
-  out.emplace_back("disconnect", mqtt::disconnect_packet{v5 ? std::uint8_t{0x04} : std::uint8_t{0}, v5 ? mqtt::properties{{mqtt::property_id::session_expiry_interval, 0u}} : mqtt::properties{}});
+  out.emplace_back("disconnect",
+                   mqtt::disconnect_packet{
+                       v5 ? std::uint8_t{0x04} : std::uint8_t{0},
+                       v5 ? mqtt::properties{{mqtt::property_id::session_expiry_interval, 0u}}
+                          : mqtt::properties{}});
   if (v5) {
-    out.emplace_back("auth", mqtt::auth_packet{0x18, {{mqtt::property_id::authentication_method, std::string("SCRAM-SHA-1")},
-                                                      {mqtt::property_id::authentication_data, std::string("data")}}});
+    out.emplace_back(
+        "auth",
+        mqtt::auth_packet{0x18,
+                          {{mqtt::property_id::authentication_method, std::string("SCRAM-SHA-1")},
+                           {mqtt::property_id::authentication_data, std::string("data")}}});
   }
   return out;
 }
@@ -170,14 +184,18 @@ void decoder_seeds(corpus& c, const std::string& target, protocol_version v, std
 namespace ss = fuzz::session_script;
 
 void session_seeds(corpus& c) {
-  for (protocol_version v : {protocol_version::v3_1_1, protocol_version::v5, protocol_version::v3_1}) {
-    const std::string tag = v == protocol_version::v5 ? "-v5" : v == protocol_version::v3_1 ? "-v31" : "";
+  for (protocol_version v :
+       {protocol_version::v3_1_1, protocol_version::v5, protocol_version::v3_1}) {
+    const std::string tag = v == protocol_version::v5     ? "-v5"
+                            : v == protocol_version::v3_1 ? "-v31"
+                                                          : "";
     auto e = [v](const mqtt::packet& p) { return encode(p, v); };
 
     // Publish and subscribe across two clients at every QoS, with retained messages.
     {
       ss::writer w(0);
-      w.send(0, e(connect(v, "sub")) + e(subscribe(1, {{"home/#", qos::exactly_once}, {"$SYS/#", qos::at_most_once}})));
+      w.send(0, e(connect(v, "sub")) + e(subscribe(1, {{"home/#", qos::exactly_once},
+                                                       {"$SYS/#", qos::at_most_once}})));
       w.send(1, e(connect(v, "pub")) + e(publish("home/light", "on", qos::at_most_once, 0, true)) +
                     e(publish("home/door", "open", qos::at_least_once, 1)) +
                     e(publish("home/window", "shut", qos::exactly_once, 2)));
@@ -213,7 +231,8 @@ void session_seeds(corpus& c) {
       w.step(ss::op::close, 0);
       std::string burst = e(connect(v, "pub"));
       for (std::uint16_t id = 1; id <= 6; ++id) {
-        burst += e(publish("q/" + std::to_string(id), std::string(40, 'p'), id % 2 ? qos::at_least_once : qos::exactly_once, id));
+        burst += e(publish("q/" + std::to_string(id), std::string(40, 'p'),
+                           id % 2 ? qos::at_least_once : qos::exactly_once, id));
       }
       w.send(1, burst);
       w.send(0, e(connect(v, "offline", false)));
@@ -223,7 +242,8 @@ void session_seeds(corpus& c) {
     // Will on a lost connection; keep-alive timeout; refused logins; ACL-denied topics.
     {
       ss::writer w(ss::access_control);
-      w.send(0, e(connect(v, "watcher")) + e(subscribe(1, {{"#", qos::at_least_once}, {"private/#", qos::at_most_once}})));
+      w.send(0, e(connect(v, "watcher")) +
+                    e(subscribe(1, {{"#", qos::at_least_once}, {"private/#", qos::at_most_once}})));
       auto dying = connect(v, "dying", true, "u", "p", 5);
       dying.will = mqtt::will_message{"wills/dying", "bye", qos::exactly_once, false, {}};
       w.send(1, e(dying) + e(publish("private/x", "no", qos::at_least_once, 3)));
@@ -244,11 +264,51 @@ void session_seeds(corpus& c) {
       c.add("fuzz_session", "deferred-strict" + tag, w.bytes());
     }
   }
+  // 5.0 only: session expiry, topic aliases both ways, message expiry, subscription options and
+  // identifiers, will delay, receive maximum, reason codes on acks and DISCONNECT, AUTH.
+  {
+    using mqtt::property_id;
+    const protocol_version v = protocol_version::v5;
+    auto e = [](const mqtt::packet& p) { return encode(p, protocol_version::v5); };
+    ss::writer w(ss::persistence);
+    auto sub = connect(v, "expiring", false);
+    sub.props = {{property_id::session_expiry_interval, 30u},
+                 {property_id::receive_maximum, 1u},
+                 {property_id::topic_alias_maximum, 2u},
+                 {property_id::maximum_packet_size, 512u},
+                 {property_id::request_problem_information, 0u}};
+    auto s = subscribe(1, {{"alias/#", qos::exactly_once}});
+    s.subscriptions.push_back({"echo", qos::at_least_once, true, true, 1});
+    s.props = {{property_id::subscription_identifier, 7u}};
+    w.send(0, e(sub) + e(s));
+    auto pub = connect(v, "aliasing", true, "u", "p", 10);
+    pub.will = mqtt::will_message{
+        "wills/aliasing",
+        "late",
+        qos::at_least_once,
+        false,
+        {{property_id::will_delay_interval, 20u}, {property_id::message_expiry_interval, 60u}}};
+    auto first = publish("alias/a", "one", qos::at_least_once, 1, true);
+    first.props = {{property_id::topic_alias, 1u}, {property_id::message_expiry_interval, 15u}};
+    auto again = publish("", "two", qos::exactly_once, 2);
+    again.props = {{property_id::topic_alias, 1u}};
+    w.send(1, e(pub) + e(first) + e(again) + e(publish("echo", "self", qos::at_least_once, 3)));
+    w.send(0, e(mqtt::puback_packet{1, 0x10, {}}) + e(mqtt::pubrec_packet{2, 0, {}}));
+    w.send(1, e(mqtt::pubrel_packet{2, 0x92, {}}) + e(mqtt::auth_packet{0x19, {}}));
+    w.with_byte(ss::op::tick, 0, 3);
+    mqtt::disconnect_packet bye{0x04, {{property_id::session_expiry_interval, 5u}}};
+    w.send(0, e(bye));
+    w.with_byte(ss::op::tick, 0, 1);
+    w.with_byte(ss::op::tick, 0, 9);
+    w.send(0, e(sub));
+    c.add("fuzz_session", "mqtt5-features", w.bytes());
+  }
   // Byte by byte: a CONNECT and a PUBLISH arriving one byte per read.
   {
     ss::writer w(0);
-    const std::string bytes = encode(connect(protocol_version::v3_1_1, "slow"), protocol_version::v3_1_1) +
-                              encode(publish("t", "v"), protocol_version::v3_1_1);
+    const std::string bytes =
+        encode(connect(protocol_version::v3_1_1, "slow"), protocol_version::v3_1_1) +
+        encode(publish("t", "v"), protocol_version::v3_1_1);
     for (char ch : bytes) w.send(0, std::string(1, ch));
     c.add("fuzz_session", "byte-by-byte", w.bytes());
   }
@@ -299,8 +359,11 @@ void store_seeds(corpus& c) {
 
   std::string image;
   si::append_file(image, snap1 | si::through_broker_store, frames(state, {}, true));
-  si::append_file(image, log1, frames({{rec::retained_key("home/door"), rec::retained_value(broker::message("home/door", "open", qos::at_most_once, true))}},
-                                      {rec::retained_key("home/light")}));
+  si::append_file(
+      image, log1,
+      frames({{rec::retained_key("home/door"),
+               rec::retained_value(broker::message("home/door", "open", qos::at_most_once, true))}},
+             {rec::retained_key("home/light")}));
   c.add("fuzz_store", "snapshot-and-log", image);
 
   std::string logs_only;
@@ -327,7 +390,8 @@ void store_seeds(corpus& c) {
   c.add("fuzz_store", "empty", "");
 }
 
-// --- fuzz_options and fuzz_acl_file ----------------------------------------------------------------
+// --- fuzz_options and fuzz_acl_file
+// ----------------------------------------------------------------
 
 void text_seeds(corpus& c) {
   const std::vector<std::string> options = {
@@ -338,15 +402,19 @@ void text_seeds(corpus& c) {
       R"({"log_level": "debug", "durability": "strict", "max_queued_messages": 5, "cafile": "ca.pem", "unknown_key": [1, 2, {"x": null}]})",
       R"({"customize": {"active": true, "folder": "mosquitto"}, "logins": [{"username": "a", "password": "b"}], "acl": [{"topic": "%c/+/x", "access": "read"}]})",
   };
-  for (std::size_t i = 0; i < options.size(); ++i) c.add("fuzz_options", "options-" + std::to_string(i), options[i]);
+  for (std::size_t i = 0; i < options.size(); ++i)
+    c.add("fuzz_options", "options-" + std::to_string(i), options[i]);
 
   const std::vector<std::string> acl_files = {
-      "# Mosquitto acl_file\ntopic read $SYS/#\n\nuser homeassistant\ntopic readwrite #\n\nuser me\ntopic write home/+/set\ntopic read home/#\ntopic deny home/secret\n\npattern readwrite devices/%u/#\npattern read clients/%c\n",
+      "# Mosquitto acl_file\ntopic read $SYS/#\n\nuser homeassistant\ntopic readwrite #\n\nuser "
+      "me\ntopic write home/+/set\ntopic read home/#\ntopic deny home/secret\n\npattern readwrite "
+      "devices/%u/#\npattern read clients/%c\n",
       "topic a/b\nuser x\ntopic readwrite with space/in topic\npattern deny %u/%c/#\n",
       std::string("user u\ntopic read u/#\n") + '\0' + "u/c" + '\0' + "a+b",
       "user\ntopic\npattern write\nunknown keyword here\ntopic read a/#/b\n",
   };
-  for (std::size_t i = 0; i < acl_files.size(); ++i) c.add("fuzz_acl_file", "acl-" + std::to_string(i), acl_files[i]);
+  for (std::size_t i = 0; i < acl_files.size(); ++i)
+    c.add("fuzz_acl_file", "acl-" + std::to_string(i), acl_files[i]);
 }
 
 }  // namespace
