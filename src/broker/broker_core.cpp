@@ -24,6 +24,15 @@ void broker_core::tick(std::chrono::steady_clock::time_point now) {
   state_->publish_sys(now);
 }
 
+void broker_core::reserve_bridge_client_ids(std::vector<std::string> ids) {
+  state_->reserve_bridge_client_ids(std::move(ids));
+}
+
+void broker_core::publish_sys_entry(std::string topic, std::string payload) {
+  state_->publish(std::make_shared<const message>(std::move(topic), std::move(payload),
+                                                  mqtt::qos::at_most_once, true));
+}
+
 broker_stats broker_core::stats() const {
   const broker_counters& c = state_->counters();
   broker_stats s;

@@ -55,6 +55,13 @@ class broker_core {
   // watched it for ui_watch_linger.
   void tick(std::chrono::steady_clock::time_point now);
 
+  // The local client ids of the configured bridges (see broker_state); call before clients
+  // connect, best before the store is restored.
+  void reserve_bridge_client_ids(std::vector<std::string> ids);
+  // A retained $SYS entry from outside the core (a bridge's state). Like every $SYS entry it is
+  // kept in memory only.
+  void publish_sys_entry(std::string topic, std::string payload);
+
   broker_stats stats() const;
   const broker_config& config() const;
   logger& log();

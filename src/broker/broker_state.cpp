@@ -45,6 +45,9 @@ client_identity identity_of(const session& s) {
 }  // namespace
 
 bool broker_state::may_publish(const connection_state& conn, std::string_view topic) const {
+  // A bridge carries what the remote broker sends, $SYS included (Mosquitto lets bridges
+  // through its access checks too).
+  if (conn.internal) return true;
   return may_publish(conn.client_id, conn.username.value_or(""), topic);
 }
 
@@ -129,6 +132,7 @@ bool broker_state::attach(connection_state& conn, bool clean_start,
     s.set_live();
     s.set_username(conn.username.value_or(""));
     s.set_send_limits(limits);
+    s.set_bridge(conn.internal);
     if (store_ && !s.clean()) {
       s.mark_persisted();
       store_->session_stored(s.client_id(), s.username());
@@ -347,6 +351,20 @@ std::size_t broker_state::publish(message_ptr msg, const connection_state* from)
   return route_locked(msg, from ? from->attached : nullptr);
 }
 
+void broker_state::reserve_bridge_client_ids(std::vector<std::string> ids) {
+  std::lock_guard lock(mutex_);
+  bridge_client_ids_ = std::move(ids);
+  for (const std::string& id : bridge_client_ids_) {
+    if (auto it = sessions_.find(id); it != sessions_.end()) it->second->set_bridge(true);
+  }
+}
+
+bool broker_state::is_bridge_client_id(std::string_view client_id) const {
+  std::lock_guard lock(mutex_);
+  return std::find(bridge_client_ids_.begin(), bridge_client_ids_.end(), client_id) !=
+         bridge_client_ids_.end();
+}
+
 std::size_t broker_state::route_locked(const message_ptr& msg, const session* from) {
   if (monitoring_) monitor_.record(msg, std::chrono::system_clock::now());
   if (msg->retain()) {
@@ -372,12 +390,15 @@ std::size_t broker_state::route_locked(const message_ptr& msg, const session* fr
   thread_local std::vector<target> targets;
   targets.clear();
   subscriptions_.match(msg->topic(), [&](session* s, const mqtt::subscription& sub) {
-    // No Local: not back to the connection that published it [MQTT-3.8.3-3].
-    if (sub.no_local && s == from) return;
+    // No Local: not back to the connection that published it [MQTT-3.8.3-3]. A bridge never
+    // gets its own messages back, whatever the protocol (Mosquitto: "don't send back to the
+    // bridge it came from").
+    if (s == from && (sub.no_local || s->bridge())) return;
     // Forwarded live, RETAIN is cleared unless Retain As Published [MQTT-3.3.1-12]
-    // [MQTT-3.3.1-13].
+    // [MQTT-3.3.1-13]; a bridge always gets it as published, so the remote keeps what we keep
+    // (Mosquitto does the same for bridges).
     targets.push_back({s, min_qos(msg->qos(), sub.max_qos),
-                       sub.retain_as_published && msg->retain(), sub.identifier});
+                       (sub.retain_as_published || s->bridge()) && msg->retain(), sub.identifier});
   });
   if (targets.size() > 1) {
     std::stable_sort(targets.begin(), targets.end(),
@@ -419,7 +440,7 @@ void broker_state::deliver_locked(session& s, const message_ptr& msg, mqtt::qos 
                                   std::string_view share) {
   // QoS 0 is not kept for an offline client; QoS 1 and 2 are [MQTT-3.1.2-5].
   if (!s.owner && q == mqtt::qos::at_most_once) return;
-  if (acl_ && !acl_->can_receive(identity_of(s), msg->topic())) return;
+  if (acl_ && !s.bridge() && !acl_->can_receive(identity_of(s), msg->topic())) return;
   const enqueue_result result = s.enqueue(msg, q, retain, on_subscribe, std::move(sub_ids), share);
   if (result == enqueue_result::over_budget) {
     limit_counters::add(counters_.limits.disconnected_for_budget);
@@ -630,6 +651,8 @@ void broker_state::restore_session(const std::string& client_id, const std::stri
   session& s = *slot;
   s.mark_persisted();
   s.set_username(username);
+  s.set_bridge(std::find(bridge_client_ids_.begin(), bridge_client_ids_.end(), client_id) !=
+               bridge_client_ids_.end());
   if (expiry_interval != session::never_expires) {
     // A session that was connected when the broker stopped ended with that stop: count from
     // now. Otherwise its expiry keeps counting from when its connection ended.

@@ -82,6 +82,12 @@ class broker_state {
   // Routes a message to every matching subscription and keeps it if it is retained. `from` is
   // the publishing connection (for No Local), or null. Returns how many sessions it went to.
   std::size_t publish(message_ptr msg, const connection_state* from = nullptr);
+
+  // The local client ids of the configured bridges: only a bridge's internal connection may use
+  // them, and their sessions (also one restored from disk before the bridge connects) are
+  // bridge sessions. Call at start-up.
+  void reserve_bridge_client_ids(std::vector<std::string> ids);
+  bool is_bridge_client_id(std::string_view client_id) const;
   // Whether this connection's user may publish to `topic`: access control, and $SYS is the
   // broker's own.
   bool may_publish(const connection_state& conn, std::string_view topic) const;
@@ -210,6 +216,7 @@ class broker_state {
   std::unordered_map<std::string, delayed_will> delayed_wills_;
   std::map<std::string, shared_group, std::less<>> shared_;  // by "$share/<group>/<filter>"
   std::size_t shared_count_ = 0;                             // members of all groups
+  std::vector<std::string> bridge_client_ids_;  // few: a linear search is fine
   subscription_tree subscriptions_;
   retained_store retained_;
   topic_monitor monitor_;

@@ -309,10 +309,25 @@ void handle_connect(const std::shared_ptr<connection_state>& self, mqtt::connect
                        st.remote_address);
     return;
   }
+  if (!st.internal && st.broker.is_bridge_client_id(c.client_id)) {
+    // A bridge's queue must not be drained (or its session ended) by a client that borrows its
+    // id; Mosquitto leaves this open, but nothing legitimate needs it.
+    refuse_connect(st,
+                   is_v5(st) ? mqtt::reason::client_identifier_not_valid
+                             : mqtt::connect_return::identifier_rejected,
+                   "connection refused: client id '" + c.client_id +
+                       "' belongs to a bridge of this broker, from " + st.remote_address);
+    return;
+  }
   st.client_id = c.client_id;
   if (c.will && !valid_will(st, *c.will)) return;
 
   st.stage = phase::authenticating;
+  if (st.internal) {
+    // A bridge inside the process: nothing to authenticate or throttle.
+    finish_connect(self, auth_result::accepted, c, assigned_id, keep_alive_cut);
+    return;
+  }
   auto login = std::make_unique<held_login>();
   login->who = credentials{c.client_id, c.username, c.password, st.remote_address};
   login->connect = std::make_shared<mqtt::connect_packet>(std::move(c));

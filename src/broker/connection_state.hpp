@@ -42,6 +42,7 @@ struct connection_state {
                    std::size_t max_packet_size, std::string transport_kind = "mqtt")
       : broker(b),
         link(&l),
+        internal(l.internal()),
         remote_address(std::move(address)),
         transport(std::move(transport_kind)),
         reader(max_packet_size) {}
@@ -50,6 +51,8 @@ struct connection_state {
 
   // [locked] null once the transport is gone: nothing may wake or post to it after that.
   transport_link* link;
+  // A bridge's connection inside the process (transport_link::internal()).
+  const bool internal;
   // [locked] the session this connection serves, null before CONNACK and after a takeover.
   session* attached = nullptr;
   // [locked] published if the connection ends without DISCONNECT [MQTT-3.1.2-8]. By pointer:

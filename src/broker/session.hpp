@@ -108,6 +108,9 @@ class session {
   // The user the session's current (or last) connection logged in as; access control uses it.
   const std::string& username() const { return username_; }
   void set_username(std::string name) { username_ = std::move(name); }
+  // The session of a bridge's internal connection (see transport_link::internal()).
+  bool bridge() const { return bridge_; }
+  void set_bridge(bool bridge) { bridge_ = bridge; }
 
   std::map<std::string, mqtt::subscription, std::less<>>& subscriptions() { return subscriptions_; }
 
@@ -193,6 +196,7 @@ class session {
   std::string client_id_;
   std::uint32_t expiry_interval_;
   bool persisted_ = false;
+  bool bridge_ = false;
   send_limits send_limits_;
   std::string username_;
   const broker_config& limits_;

@@ -14,6 +14,10 @@ class transport_link {
   // Thread-safe. Runs `fn` on the connection's own executor (an asynchronous authenticator
   // answers through this).
   virtual void post(std::function<void()> fn) = 0;
+  // True only for a bridge's own connection inside the process (src/bridge): it is not
+  // authenticated (nothing outside the process can open one), access control does not apply to
+  // it, the RETAIN flag reaches it as published, and it never gets its own messages back.
+  virtual bool internal() const { return false; }
 };
 
 }  // namespace broker
