@@ -3,9 +3,9 @@
 #include <algorithm>
 #include <filesystem>
 #include <optional>
-#include <set>
 
 #include "addon/acl_file.hpp"
+#include "addon/mosquitto_conf.hpp"
 #include "addon/text_file.hpp"
 
 namespace addon {
@@ -15,13 +15,6 @@ namespace fs = std::filesystem;
 
 // Configuration files are small; anything larger is a mistake, not a configuration.
 constexpr std::size_t max_config_file_bytes = 4 * 1024 * 1024;
-
-std::string_view trim(std::string_view s) {
-  const std::size_t start = s.find_first_not_of(" \t");
-  if (start == std::string_view::npos) return {};
-  const std::size_t end = s.find_last_not_of(" \t\r\n");
-  return s.substr(start, end - start + 1);
-}
 
 // "/share/x" names the share folder as the add-on sees it: map it to --share-dir.
 fs::path resolve_acl_path(std::string_view value, const fs::path& folder, const fs::path& share) {
@@ -35,44 +28,22 @@ fs::path resolve_acl_path(std::string_view value, const fs::path& folder, const 
   return p;
 }
 
-// The directives of one Mosquitto .conf file that matter here.
-void scan_conf(std::string_view text, const fs::path& conf, const fs::path& folder,
-               const fs::path& share, std::vector<fs::path>& acl_files,
-               std::set<std::string, std::less<>>& unsupported_seen,
-               std::vector<std::string>& warnings) {
-  std::size_t line_number = 0;
-  while (!text.empty()) {
-    const std::size_t eol = text.find('\n');
-    const std::string_view line = trim(text.substr(0, eol));
-    text = eol == std::string_view::npos ? std::string_view{} : text.substr(eol + 1);
-    ++line_number;
-    if (line.empty() || line.front() == '#') continue;
-    const std::size_t space = line.find_first_of(" \t");
-    const std::string_view directive = line.substr(0, space);
-    const std::string_view value =
-        space == std::string_view::npos ? std::string_view{} : trim(line.substr(space));
-    const std::string where = conf.string() + ":" + std::to_string(line_number);
-    if (directive == "acl_file") {
-      if (value.empty()) {
-        warnings.push_back(where + ": acl_file without a path, ignored");
-      } else {
-        acl_files.push_back(resolve_acl_path(value, folder, share));
-      }
-      continue;
-    }
-    if (unsupported_seen.insert(std::string(directive)).second) {
-      warnings.push_back(where + ": '" + std::string(directive) +
-                         "' is not supported by this broker, ignored (only acl_file is read from "
-                         "the customize folder)");
-    }
+// "/ssl/x" names the add-on's ssl folder: map it to --ssl-dir; the rest as for acl files.
+std::string resolve_bridge_path(const std::string& value, const fs::path& folder,
+                                const fs::path& share, const fs::path& ssl) {
+  if (value.empty()) return value;
+  constexpr std::string_view ssl_prefix = "/ssl/";
+  if (std::string_view(value).substr(0, ssl_prefix.size()) == ssl_prefix) {
+    return (ssl / fs::path(value.substr(ssl_prefix.size()))).string();
   }
+  return resolve_acl_path(value, folder, share).string();
 }
 
 }  // namespace
 
-customize_result read_customize_folder(const std::string& share_dir, const std::string& folder) {
+customize_result read_customize_folder(const customize_paths& paths, const std::string& folder) {
   customize_result result;
-  const fs::path share(share_dir);
+  const fs::path share(paths.share_dir);
   const fs::path dir = share / folder;
   std::error_code ec;
   if (!fs::is_directory(dir, ec)) {
@@ -94,7 +65,7 @@ customize_result read_customize_folder(const std::string& share_dir, const std::
   std::sort(confs.begin(), confs.end());
 
   std::vector<fs::path> acl_paths;
-  std::set<std::string, std::less<>> unsupported_seen;
+  mosquitto_conf_reader reader(paths.hostname);
   for (const fs::path& conf : confs) {
     const text_file f = read_text_file(conf.string(), max_config_file_bytes);
     if (!f.text) {
@@ -102,8 +73,21 @@ customize_result read_customize_folder(const std::string& share_dir, const std::
       result.error = "customize: cannot read " + conf.string() + ": " + f.error;
       return result;
     }
-    scan_conf(*f.text, conf, dir, share, acl_paths, unsupported_seen, result.warnings);
+    reader.read(*f.text, conf.string());
   }
+  mosquitto_conf conf = reader.finish();
+  for (const conf_acl_file& a : conf.acl_files) {
+    acl_paths.push_back(resolve_acl_path(a.value, dir, share));
+  }
+  result.warnings = std::move(conf.warnings);
+  result.bridge_errors = std::move(conf.bridge_errors);
+  const fs::path ssl(paths.ssl_dir);
+  for (bridge::bridge_settings& b : conf.bridges) {
+    for (std::string* file : {&b.tls.cafile, &b.tls.capath, &b.tls.certfile, &b.tls.keyfile}) {
+      *file = resolve_bridge_path(*file, dir, share, ssl);
+    }
+  }
+  result.bridges = std::move(conf.bridges);
   for (const fs::path& path : acl_paths) {
     const text_file f = read_text_file(path.string(), max_config_file_bytes);
     if (!f.text) {
@@ -122,13 +106,15 @@ customize_result read_customize_folder(const std::string& share_dir, const std::
   return result;
 }
 
-access_control_result load_access_control(const options& o, const std::string& share_dir) {
+access_control_result load_access_control(const options& o, const customize_paths& paths) {
   access_control_result result;
   std::vector<acl_rule> rules = o.acl;
   std::vector<std::string> files;
   if (o.customize.active) {
-    customize_result c = read_customize_folder(share_dir, o.customize.folder);
+    customize_result c = read_customize_folder(paths, o.customize.folder);
     result.warnings = std::move(c.warnings);
+    result.bridges = std::move(c.bridges);
+    result.bridge_errors = std::move(c.bridge_errors);
     if (!c.error.empty()) {
       result.error = std::move(c.error);
       return result;
