@@ -12,6 +12,8 @@
 #include <thread>
 #include <vector>
 
+#include <unistd.h>
+
 #include "addon/access_control.hpp"
 #include "addon/background_worker.hpp"
 #include "addon/login_authenticator.hpp"
@@ -27,6 +29,7 @@
 #include "broker/logger.hpp"
 #include "storage/broker_store.hpp"
 #include "storage/store_metrics.hpp"
+#include "transport/bridge_runner.hpp"
 #include "transport/server.hpp"
 
 namespace {
@@ -74,6 +77,15 @@ constexpr std::chrono::seconds store_close_deadline{5};
 constexpr std::chrono::seconds withdraw_deadline{3};
 // PBKDF2 checks waiting for the worker; beyond that a login hears "server unavailable".
 constexpr std::size_t max_queued_password_checks = 256;
+// Time the bridges get to say goodbye to their remotes at shutdown.
+constexpr std::chrono::milliseconds bridges_stop_deadline{2000};
+
+// Mosquitto's default bridge client id is "<hostname>.<connection>".
+std::string host_name() {
+  char name[256] = {};
+  if (gethostname(name, sizeof name - 1) != 0 || name[0] == '\0') return "mqtt-broker";
+  return name;
+}
 
 // The listeners of CONTRACT.md; a port of 0 turns one off. The TLS ones also need the
 // certificate and key in the ssl dir: without them they stay off, with one line saying so, and
@@ -180,8 +192,11 @@ int run_broker(const app::flags& f, broker::logger& log) {
   addon::login_authenticator auth(*users.value, options.logins, log,
                                   supervisor ? &supervisor->hub_logins() : nullptr,
                                   &password_checks);
-  const addon::access_control_result access = addon::load_access_control(options, f.share_dir);
+  const addon::access_control_result access = addon::load_access_control(
+      options, addon::customize_paths{f.share_dir, f.ssl_dir, host_name()});
   for (const std::string& warning : access.warnings) log.log(log_level::warning, warning);
+  // A bad bridge is left out with a line naming its file and line; the broker serves anyway.
+  for (const std::string& error : access.bridge_errors) log.log(log_level::error, error);
   if (!access.acl) {
     log.log(log_level::error, access.error);
     return exit_runtime_failure;
@@ -204,6 +219,14 @@ int run_broker(const app::flags& f, broker::logger& log) {
     return exit_runtime_failure;
   }
   broker::broker_core core(config, auth, log, access.acl.get(), store.get());
+  std::vector<std::string> bridge_ids;
+  std::string bridge_names;
+  for (const auto& b : access.bridges) {
+    bridge_ids.push_back(b.local_clientid);
+    bridge_names += (bridge_names.empty() ? "" : ", ") + b.name + " (" + b.origin + ")";
+  }
+  // Before the store restores sessions: a bridge's session is one from the start.
+  core.reserve_bridge_client_ids(bridge_ids);
   store->restore_into(core);
 
   transport::server_config server_config;
@@ -236,7 +259,12 @@ int run_broker(const app::flags& f, broker::logger& log) {
     return exit_runtime_failure;
   }
   if (supervisor) supervisor->start_discovery(f.mqtt_port);
+  if (!access.bridges.empty()) log.log(log_level::info, "bridges: " + bridge_names);
+  transport::bridge_runner bridges(access.bridges, core, log);
+  bridges.start();
   server.run([&core](std::chrono::steady_clock::time_point now) { core.tick(now); });
+  // The bridges tell their remotes goodbye before the store writes the last changes.
+  bridges.stop(bridges_stop_deadline);
   // Every connection is closed now (wills published): what they changed is written last.
   if (!store->close(std::chrono::steady_clock::now() + store_close_deadline)) {
     log.log(log_level::error, "storage: some changes could not be written before the deadline");

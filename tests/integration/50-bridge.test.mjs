@@ -1,0 +1,336 @@
+// Bridges from a Mosquitto bridge file in the customize folder, against a real Mosquitto as the
+// remote broker: messages both ways with prefixes at QoS 0/1/2, the remote stopped under QoS 1
+// traffic, our broker restarted with the bridge's queue on disk, notifications, fail-over, and a
+// bad bridge file. Our broker only (bridges from the customize folder are an add-on option).
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { start_broker, test_user, is_mosquitto } from '../support/broker.mjs';
+import { start_remote_mosquitto } from '../support/remote_mosquitto.mjs';
+import { connect_mqtt_js, end, publish, subscribe } from '../support/mqtt_client.mjs';
+import { free_tcp_port } from '../support/free_port.mjs';
+import { delay, wait_until } from '../support/deadline.mjs';
+
+const skip = is_mosquitto ? 'bridges from the customize folder are ours' : false;
+// Each broker and remote started here hooks process exit (to be killed with the test).
+process.setMaxListeners(64);
+const anonymous = { username: undefined, password: undefined };
+const cleanups = [];
+
+after(async () => {
+  for (const fn of cleanups.reverse()) await fn();
+});
+
+function make_share(conf) {
+  const share = fs.mkdtempSync(path.join(os.tmpdir(), 'mqtt-it-bridge-share-'));
+  fs.mkdirSync(path.join(share, 'mosquitto'));
+  fs.writeFileSync(path.join(share, 'mosquitto', 'bridge.conf'), conf);
+  cleanups.push(() => fs.rmSync(share, { recursive: true, force: true }));
+  return share;
+}
+
+async function start_local(conf, { data_dir } = {}) {
+  const share = make_share(conf);
+  const broker = await start_broker({
+    options: { logins: [test_user], customize: { active: true, folder: 'mosquitto' } },
+    data_dir,
+    more: async () => ({ args: ['--share-dir', share], ready: [], info: null }),
+  });
+  cleanups.push(() => broker.running && broker.stop());
+  return broker;
+}
+
+async function start_remote(options) {
+  const remote = await start_remote_mosquitto(options);
+  cleanups.push(() => remote.stop());
+  return remote;
+}
+
+function count(text, pattern) {
+  return (text.match(new RegExp(pattern, 'g')) ?? []).length;
+}
+
+async function bridge_connected(broker, name, times = 1) {
+  await wait_until(
+    () => count(broker.output, `bridge ${name}: connected`) >= times,
+    10000,
+    `bridge ${name} connected (${times})\n${broker.output}`,
+  );
+}
+
+// A remote subscription is in place once a probe goes through: publish until one arrives.
+async function until_flowing(pub, topic, inbox, expected_topic) {
+  for (let i = 0; i < 100; i++) {
+    await publish(pub, topic, `probe-${i}`, { qos: 1 });
+    try {
+      await inbox.wait_for((m) => m.topic === expected_topic, 100);
+      return;
+    } catch {
+      // not yet
+    }
+  }
+  throw new Error(`nothing arrived on ${expected_topic}`);
+}
+
+const base_conf = (name, port, extra = '') => `# written for the Mosquitto add-on
+connection ${name}
+address 127.0.0.1:${port}
+topic out/# out 2 local/ remote/
+topic in/# in 2 local/ remote/
+restart_timeout 1
+${extra}`;
+
+test('messages cross both ways with prefixes, QoS 0, 1 and 2 kept', { skip }, async () => {
+  const remote = await start_remote();
+  const broker = await start_local(base_conf('b1', remote.port));
+  await bridge_connected(broker, 'b1');
+  const local_sub = await connect_mqtt_js(broker.port);
+  await subscribe(local_sub.client, 'local/in/#', 2);
+  const remote_sub = await connect_mqtt_js(remote.port, anonymous);
+  await subscribe(remote_sub.client, 'remote/out/#', 2);
+  const local_pub = await connect_mqtt_js(broker.port);
+  const remote_pub = await connect_mqtt_js(remote.port, anonymous);
+  await until_flowing(remote_pub.client, 'remote/in/probe', local_sub.inbox, 'local/in/probe');
+  await until_flowing(local_pub.client, 'local/out/probe', remote_sub.inbox, 'remote/out/probe');
+
+  for (const qos of [0, 1, 2]) {
+    await publish(local_pub.client, `local/out/q${qos}`, `to remote at ${qos}`, { qos });
+    await publish(remote_pub.client, `remote/in/q${qos}`, `to local at ${qos}`, { qos });
+  }
+  for (const qos of [0, 1, 2]) {
+    const out = await remote_sub.inbox.wait_for_topic(`remote/out/q${qos}`);
+    assert.equal(out.payload, `to remote at ${qos}`);
+    assert.equal(out.qos, qos);
+    const into = await local_sub.inbox.wait_for_topic(`local/in/q${qos}`);
+    assert.equal(into.payload, `to local at ${qos}`);
+    assert.equal(into.qos, qos);
+  }
+  // Nothing outside the topic lines crosses, and nothing comes back.
+  await publish(local_pub.client, 'local/elsewhere', 'stays here', { qos: 1 });
+  await publish(local_pub.client, 'local/out/marker', 'm', { qos: 1 });
+  await remote_sub.inbox.wait_for_topic('remote/out/marker');
+  assert.equal(local_sub.inbox.messages.filter((m) => m.topic.startsWith('local/out')).length, 0);
+  for (const c of [local_sub, remote_sub, local_pub, remote_pub]) await end(c.client);
+  assert.match(broker.output, /\[local\.[^\]]*\.b1\] connected from bridge b1/);
+});
+
+test('retained messages keep their flag across the bridge', { skip }, async () => {
+  const remote = await start_remote();
+  const broker = await start_local(base_conf('b2', remote.port));
+  await bridge_connected(broker, 'b2');
+  const local_pub = await connect_mqtt_js(broker.port);
+  const remote_pub = await connect_mqtt_js(remote.port, anonymous);
+  const remote_sub = await connect_mqtt_js(remote.port, anonymous);
+  await subscribe(remote_sub.client, 'remote/out/#', 1);
+  await until_flowing(local_pub.client, 'local/out/probe', remote_sub.inbox, 'remote/out/probe');
+  await publish(local_pub.client, 'local/out/kept', 'retained here', { qos: 1, retain: true });
+  await remote_sub.inbox.wait_for_topic('remote/out/kept');
+  // A later subscriber on the remote finds it retained there.
+  const late = await connect_mqtt_js(remote.port, anonymous);
+  await subscribe(late.client, 'remote/out/kept', 1);
+  const got = await late.inbox.wait_for_topic('remote/out/kept');
+  assert.equal(got.retain, true);
+  assert.equal(got.payload, 'retained here');
+  for (const c of [local_pub, remote_pub, remote_sub, late]) await end(c.client);
+});
+
+test('the remote stopped under QoS 1 traffic loses nothing either way', { skip }, async () => {
+  const persistence = fs.mkdtempSync(path.join(os.tmpdir(), 'mqtt-it-remote-store-'));
+  cleanups.push(() => fs.rmSync(persistence, { recursive: true, force: true }));
+  let remote = await start_remote({ persistence_dir: persistence });
+  const port = remote.port;
+  const broker = await start_local(base_conf('b3', port));
+  await bridge_connected(broker, 'b3');
+
+  const local_sub = await connect_mqtt_js(broker.port);
+  await subscribe(local_sub.client, 'local/in/#', 1);
+  // The remote subscriber keeps a persistent session, so it gets what arrives while it is away.
+  const remote_sub_options = { ...anonymous, clientId: 'remote-sub-b3', clean: false };
+  let remote_sub = await connect_mqtt_js(port, remote_sub_options);
+  await subscribe(remote_sub.client, 'remote/out/#', 1);
+  const local_pub = await connect_mqtt_js(broker.port);
+  const remote_pub = await connect_mqtt_js(port, anonymous);
+  await until_flowing(remote_pub.client, 'remote/in/probe', local_sub.inbox, 'local/in/probe');
+  await until_flowing(local_pub.client, 'local/out/probe', remote_sub.inbox, 'remote/out/probe');
+
+  // A burst each way, and the remote goes down in the middle of it, with messages in flight.
+  const burst = 200;
+  const acknowledged = { in: new Set(), out: new Set() };
+  const sends = [];
+  for (let i = 0; i < burst; i++) {
+    sends.push(publish(remote_pub.client, 'remote/in/burst', `r${i}`, { qos: 1 }).then(() => acknowledged.in.add(`r${i}`)));
+    sends.push(publish(local_pub.client, 'local/out/burst', `l${i}`, { qos: 1 }).then(() => acknowledged.out.add(`l${i}`)));
+  }
+  await wait_until(() => acknowledged.in.size >= burst / 4, 5000, 'a quarter of the remote burst');
+  await remote.stop();
+  remote_sub.client.end(true);
+  remote_pub.client.end(true);
+  await Promise.allSettled(sends);
+  assert.equal(acknowledged.out.size, burst, 'our broker acknowledges every local message');
+  await wait_until(() => /bridge b3: disconnected/.test(broker.output), 5000, 'the bridge to notice');
+
+  // While the remote is down, local traffic goes on and is acknowledged here.
+  for (let i = 0; i < 50; i++) {
+    await publish(local_pub.client, 'local/out/while-down', `d${i}`, { qos: 1 });
+  }
+  await delay(300);
+  remote = await start_remote({ port, persistence_dir: persistence });
+  await bridge_connected(broker, 'b3', 2);
+  const first_remote_inbox = remote_sub.inbox;
+  remote_sub = await connect_mqtt_js(port, remote_sub_options);
+  // What the remote subscriber got before the stop counts too.
+  remote_sub.inbox.messages.unshift(...first_remote_inbox.messages);
+
+  const payloads = (box, topic) => new Set(box.messages.filter((m) => m.topic === topic).map((m) => m.payload));
+  const missing = (wanted, box, topic) => [...wanted].filter((p) => !payloads(box, topic).has(p));
+  // Every message a broker acknowledged reaches the other side (duplicates allowed at QoS 1).
+  await wait_until(
+    () => missing(acknowledged.in, local_sub.inbox, 'local/in/burst').length === 0,
+    10000,
+    `the ${acknowledged.in.size} acknowledged remote messages here`,
+  );
+  await wait_until(
+    () => missing(acknowledged.out, remote_sub.inbox, 'remote/out/burst').length === 0,
+    10000,
+    `the ${burst} local burst messages at the remote`,
+  );
+  await wait_until(
+    () => payloads(remote_sub.inbox, 'remote/out/while-down').size === 50,
+    10000,
+    `the 50 messages sent while the remote was down (have ${payloads(remote_sub.inbox, 'remote/out/while-down').size})`,
+  );
+  // Order kept for what waited in the bridge's session [MQTT-4.6.0-2].
+  const down = remote_sub.inbox.messages.filter((m) => m.topic === 'remote/out/while-down').map((m) => m.payload);
+  const first = [...new Set(down)];
+  assert.deepEqual(first, Array.from({ length: 50 }, (_, i) => `d${i}`));
+  for (const c of [local_sub, remote_sub, local_pub]) await end(c.client);
+});
+
+test('the bridge queue survives a restart of our broker', { skip }, async () => {
+  const data_dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mqtt-it-bridge-data-'));
+  cleanups.push(() => fs.rmSync(data_dir, { recursive: true, force: true }));
+  let remote = await start_remote();
+  const port = remote.port;
+  const conf = base_conf('b4', port);
+  let broker = await start_local(conf, { data_dir });
+  await bridge_connected(broker, 'b4');
+  await remote.stop();
+  await wait_until(() => /bridge b4: disconnected/.test(broker.output), 5000, 'the bridge to notice');
+
+  const local_pub = await connect_mqtt_js(broker.port);
+  for (let i = 0; i < 20; i++) {
+    await publish(local_pub.client, 'local/out/queued', `q${i}`, { qos: 1 });
+  }
+  await end(local_pub.client);
+  await broker.stop();
+  assert.equal(broker.exit_status.code, 0);
+
+  remote = await start_remote({ port });
+  const remote_sub = await connect_mqtt_js(port, anonymous);
+  await subscribe(remote_sub.client, 'remote/out/#', 1);
+  broker = await start_local(conf, { data_dir });
+  await bridge_connected(broker, 'b4');
+  await wait_until(
+    () => remote_sub.inbox.on_topic('remote/out/queued').length >= 20,
+    10000,
+    `the 20 queued messages at the remote (have ${remote_sub.inbox.on_topic('remote/out/queued').length})`,
+  );
+  assert.deepEqual(
+    remote_sub.inbox.on_topic('remote/out/queued').map((m) => m.payload),
+    Array.from({ length: 20 }, (_, i) => `q${i}`),
+  );
+  await end(remote_sub.client);
+});
+
+test('notifications: 1 when connected, the will says 0 when our broker vanishes', { skip }, async () => {
+  const remote = await start_remote();
+  const conf = `connection b5
+address 127.0.0.1:${remote.port}
+topic x/# out 0
+remote_clientid site-a
+notifications true
+restart_timeout 1
+`;
+  const watcher = await connect_mqtt_js(remote.port, anonymous);
+  await subscribe(watcher.client, '$SYS/broker/connection/site-a/state', 1);
+  const broker = await start_local(conf);
+  await bridge_connected(broker, 'b5');
+  const up = await watcher.inbox.wait_for((m) => m.payload === '1');
+  assert.equal(up.topic, '$SYS/broker/connection/site-a/state');
+  // Locally too, retained.
+  const local = await connect_mqtt_js(broker.port);
+  await subscribe(local.client, '$SYS/broker/connection/site-a/state', 0);
+  const here = await local.inbox.wait_for_topic('$SYS/broker/connection/site-a/state');
+  assert.equal(here.payload, '1');
+  assert.equal(here.retain, true);
+  // $SYS shows the bridge's state as well.
+  await subscribe(local.client, '$SYS/broker/bridges/b5/state', 0);
+  const state = await local.inbox.wait_for_topic('$SYS/broker/bridges/b5/state');
+  assert.equal(state.payload, 'connected');
+  local.client.end(true);
+  // Killed: no goodbye, so the remote publishes the will.
+  process.kill(broker.pid, 'SIGKILL');
+  await broker.exited;
+  const down = await watcher.inbox.wait_for((m) => m.payload === '0', 5000, 'the will');
+  assert.equal(down.retain, false);  // live delivery clears RETAIN; the retained copy says 0
+  const late = await connect_mqtt_js(remote.port, anonymous);
+  await subscribe(late.client, '$SYS/broker/connection/site-a/state', 1);
+  const kept = await late.inbox.wait_for_topic('$SYS/broker/connection/site-a/state');
+  assert.equal(kept.payload, '0');
+  assert.equal(kept.retain, true);
+  await end(watcher.client);
+  await end(late.client);
+});
+
+test('fail-over: a dead first address, then the second', { skip }, async () => {
+  const remote = await start_remote();
+  const dead = await free_tcp_port();
+  const conf = `connection b6
+address 127.0.0.1:${dead} 127.0.0.1:${remote.port}
+topic out/# out 1 local/ remote/
+restart_timeout 1
+`;
+  const broker = await start_local(conf);
+  await bridge_connected(broker, 'b6');
+  assert.match(broker.output, new RegExp(`bridge b6: cannot connect to 127\\.0\\.0\\.1:${dead}`));
+  const remote_sub = await connect_mqtt_js(remote.port, anonymous);
+  await subscribe(remote_sub.client, 'remote/out/#', 1);
+  const local_pub = await connect_mqtt_js(broker.port);
+  await until_flowing(local_pub.client, 'local/out/probe', remote_sub.inbox, 'remote/out/probe');
+  for (const c of [remote_sub, local_pub]) await end(c.client);
+});
+
+test('reconnect is logged with its wait, and the bridge comes back', { skip }, async () => {
+  let remote = await start_remote();
+  const port = remote.port;
+  const broker = await start_local(base_conf('b7', port));
+  await bridge_connected(broker, 'b7');
+  await remote.stop();
+  await wait_until(() => /bridge b7: disconnected from 127\.0\.0\.1:\d+: /.test(broker.output), 5000, 'disconnected');
+  await wait_until(() => /bridge b7: reconnect in 1 s/.test(broker.output), 5000, 'reconnect line');
+  remote = await start_remote({ port });
+  await bridge_connected(broker, 'b7', 2);
+});
+
+test('a bad bridge file names file and line, and the broker still serves', { skip }, async () => {
+  const conf = `connection good
+address 127.0.0.1:1
+topic a/# out
+connection bad
+address 127.0.0.1:1
+topic b/# sideways 1
+`;
+  const broker = await start_local(conf);
+  assert.match(
+    broker.output,
+    /error .*mosquitto\/bridge\.conf:6: topic direction must be in, out or both \(got 'sideways'\); bridge 'bad' not started/,
+  );
+  const client = await connect_mqtt_js(broker.port);
+  await subscribe(client.client, 'hello', 1);
+  await publish(client.client, 'hello', 'still serving', { qos: 1 });
+  await client.inbox.wait_for_topic('hello');
+  await end(client.client);
+  assert.match(broker.output, /bridges: good \(/);
+});
