@@ -7,7 +7,13 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { start_broker, test_user, is_mosquitto } from '../support/broker.mjs';
+import { is_mosquitto } from '../support/broker.mjs';
+import {
+  anonymous,
+  bridge_connected,
+  start_bridged_broker,
+  until_flowing,
+} from '../support/bridges.mjs';
 import { start_remote_mosquitto } from '../support/remote_mosquitto.mjs';
 import { connect_mqtt_js, end, publish, subscribe } from '../support/mqtt_client.mjs';
 import { free_tcp_port } from '../support/free_port.mjs';
@@ -16,62 +22,20 @@ import { delay, wait_until } from '../support/deadline.mjs';
 const skip = is_mosquitto ? 'bridges from the customize folder are ours' : false;
 // Each broker and remote started here hooks process exit (to be killed with the test).
 process.setMaxListeners(64);
-const anonymous = { username: undefined, password: undefined };
 const cleanups = [];
 
 after(async () => {
   for (const fn of cleanups.reverse()) await fn();
 });
 
-function make_share(conf) {
-  const share = fs.mkdtempSync(path.join(os.tmpdir(), 'mqtt-it-bridge-share-'));
-  fs.mkdirSync(path.join(share, 'mosquitto'));
-  fs.writeFileSync(path.join(share, 'mosquitto', 'bridge.conf'), conf);
-  cleanups.push(() => fs.rmSync(share, { recursive: true, force: true }));
-  return share;
-}
-
 async function start_local(conf, { data_dir } = {}) {
-  const share = make_share(conf);
-  const broker = await start_broker({
-    options: { logins: [test_user], customize: { active: true, folder: 'mosquitto' } },
-    data_dir,
-    more: async () => ({ args: ['--share-dir', share], ready: [], info: null }),
-  });
-  cleanups.push(() => broker.running && broker.stop());
-  return broker;
+  return start_bridged_broker(conf, cleanups, { data_dir });
 }
 
 async function start_remote(options) {
   const remote = await start_remote_mosquitto(options);
   cleanups.push(() => remote.stop());
   return remote;
-}
-
-function count(text, pattern) {
-  return (text.match(new RegExp(pattern, 'g')) ?? []).length;
-}
-
-async function bridge_connected(broker, name, times = 1) {
-  await wait_until(
-    () => count(broker.output, `bridge ${name}: connected`) >= times,
-    10000,
-    `bridge ${name} connected (${times})\n${broker.output}`,
-  );
-}
-
-// A remote subscription is in place once a probe goes through: publish until one arrives.
-async function until_flowing(pub, topic, inbox, expected_topic) {
-  for (let i = 0; i < 100; i++) {
-    await publish(pub, topic, `probe-${i}`, { qos: 1 });
-    try {
-      await inbox.wait_for((m) => m.topic === expected_topic, 100);
-      return;
-    } catch {
-      // not yet
-    }
-  }
-  throw new Error(`nothing arrived on ${expected_topic}`);
 }
 
 const base_conf = (name, port, extra = '') => `# written for the Mosquitto add-on
@@ -333,4 +297,63 @@ topic b/# sideways 1
   await client.inbox.wait_for_topic('hello');
   await end(client.client);
   assert.match(broker.output, /bridges: good \(/);
+});
+
+// Publishes one message each way on a topic bridged `both`, then a marker each way, and counts
+// what each side's subscriber saw: once, never echoed back.
+async function assert_no_loop(broker, remote, prefix) {
+  const local_sub = await connect_mqtt_js(broker.port);
+  await subscribe(local_sub.client, `${prefix}/#`, 1);
+  const remote_sub = await connect_mqtt_js(remote.port, anonymous);
+  await subscribe(remote_sub.client, `${prefix}/#`, 1);
+  const local_pub = await connect_mqtt_js(broker.port);
+  const remote_pub = await connect_mqtt_js(remote.port, anonymous);
+  await until_flowing(local_pub.client, `${prefix}/probe-out`, remote_sub.inbox, `${prefix}/probe-out`);
+  await until_flowing(remote_pub.client, `${prefix}/probe-in`, local_sub.inbox, `${prefix}/probe-in`);
+  await publish(local_pub.client, `${prefix}/from-local`, 'L', { qos: 1 });
+  await publish(remote_pub.client, `${prefix}/from-remote`, 'R', { qos: 1 });
+  await publish(local_pub.client, `${prefix}/marker-local`, 'm', { qos: 1 });
+  await publish(remote_pub.client, `${prefix}/marker-remote`, 'm', { qos: 1 });
+  for (const box of [local_sub.inbox, remote_sub.inbox]) {
+    await box.wait_for_topic(`${prefix}/marker-local`);
+    await box.wait_for_topic(`${prefix}/marker-remote`);
+  }
+  // An echo would arrive before a second round of markers has crossed both ways.
+  await publish(local_pub.client, `${prefix}/marker-local`, 'm2', { qos: 1 });
+  await publish(remote_pub.client, `${prefix}/marker-remote`, 'm2', { qos: 1 });
+  for (const box of [local_sub.inbox, remote_sub.inbox]) {
+    await box.wait_for((m) => m.topic === `${prefix}/marker-local` && m.payload === 'm2');
+    await box.wait_for((m) => m.topic === `${prefix}/marker-remote` && m.payload === 'm2');
+  }
+  for (const [side, box] of [['local', local_sub.inbox], ['remote', remote_sub.inbox]]) {
+    assert.equal(box.on_topic(`${prefix}/from-local`).length, 1, `${side} saw from-local once`);
+    assert.equal(box.on_topic(`${prefix}/from-remote`).length, 1, `${side} saw from-remote once`);
+  }
+  for (const c of [local_sub, remote_sub, local_pub, remote_pub]) await end(c.client);
+}
+
+test('a topic bridged both ways does not loop (try_private against Mosquitto)', { skip }, async () => {
+  const remote = await start_remote();
+  const broker = await start_local(`connection b8
+address 127.0.0.1:${remote.port}
+topic room/# both 1
+restart_timeout 1
+`);
+  await bridge_connected(broker, 'b8');
+  await assert_no_loop(broker, remote, 'room');
+});
+
+test('bridge_protocol_version mqttv50 speaks 5.0 to the remote, without echo', { skip }, async () => {
+  const remote = await start_remote();
+  const broker = await start_local(`connection b9
+address 127.0.0.1:${remote.port}
+bridge_protocol_version mqttv50
+try_private false
+topic hall/# both 1
+restart_timeout 1
+`);
+  await bridge_connected(broker, 'b9');
+  assert.match(broker.output, /bridge b9: connected \(MQTT 5\.0/);
+  assert.match(remote.output, /New client connected from 127\.0\.0\.1:\d+ as \S+\.b9 \(p5, c0, k60\)/);
+  await assert_no_loop(broker, remote, 'hall');
 });

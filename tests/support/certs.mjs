@@ -54,8 +54,9 @@ export function make_ca(dir, name, common_name) {
 }
 
 // A leaf certificate signed by `ca`: {cert, key, serial}. `usage` is serverAuth or clientAuth;
-// a server certificate names localhost and 127.0.0.1.
-export function make_leaf(dir, name, ca, { common_name, usage }) {
+// a server certificate names localhost and 127.0.0.1 unless `names` (a subjectAltName value)
+// says otherwise.
+export function make_leaf(dir, name, ca, { common_name, usage, names = 'DNS:localhost,IP:127.0.0.1' }) {
   const cert = path.join(dir, `${name}.pem`);
   const key = path.join(dir, `${name}.key`);
   const csr = path.join(dir, `${name}.csr`);
@@ -65,7 +66,7 @@ export function make_leaf(dir, name, ca, { common_name, usage }) {
     'keyUsage=critical,digitalSignature',
     `extendedKeyUsage=${usage}`,
   ];
-  if (usage === 'serverAuth') lines.push('subjectAltName=DNS:localhost,IP:127.0.0.1');
+  if (usage === 'serverAuth') lines.push(`subjectAltName=${names}`);
   fs.writeFileSync(ext, lines.join('\n') + '\n');
   openssl(['req', '-new', ...ec_key, '-keyout', key, '-out', csr, '-subj', `/CN=${common_name}`]);
   const serial = random_serial();

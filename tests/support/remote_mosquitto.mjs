@@ -64,7 +64,7 @@ class remote_mosquitto {
 }
 
 // Options: port (default a free one), persistence_dir (a directory kept across restarts),
-// tls: {port, ca, cert, key} for a TLS listener as well.
+// tls: {port, ca, cert, key, require_certificate} for a TLS listener as well.
 export async function start_remote_mosquitto({ port, persistence_dir, tls } = {}) {
   const chosen = port ?? (await free_tcp_port());
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mqtt-it-remote-'));
@@ -82,6 +82,7 @@ export async function start_remote_mosquitto({ port, persistence_dir, tls } = {}
   if (tls) {
     lines.push(`listener ${tls.port} 127.0.0.1`, `cafile ${tls.ca}`, `certfile ${tls.cert}`,
       `keyfile ${tls.key}`);
+    if (tls.require_certificate) lines.push('require_certificate true');
   }
   if (persistence_dir) {
     lines.push('persistence true', `persistence_location ${persistence_dir}/`);
