@@ -749,11 +749,12 @@ void collect_output(connection_state& st, output_batch& out) {
       case output_status::over_budget:
         st.broker.events().add(event_kind::limit, st.client_id,
                                "disconnected: QoS 1/2 messages past its buffer");
+        // Past max_client_buffer_mb, or past max_total_buffer_mb with a large queue of its own.
         close_with(st, log_level::info,
                    "does not read fast enough: QoS 1/2 messages past its buffer of " +
                        std::to_string(st.broker.config().max_client_buffer_bytes) +
-                       " bytes; they stay in its session (counted in "
-                       "$SYS/broker/limits/clients/disconnected)",
+                       " bytes (or all clients' together); a persistent session keeps them "
+                       "(counted in $SYS/broker/limits/clients/disconnected)",
                    mqtt::reason::quota_exceeded);
         bytes += st.control_out;
         st.control_out.clear();
