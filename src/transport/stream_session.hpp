@@ -92,6 +92,8 @@ class stream_session final : public session_base,
         if (self->closed_) return;
         if (!self->connection_) return self->close();
         self->connection_->shut_down();
+        // A peer that reads nothing must not hold up the broker's stop for the whole linger.
+        self->linger_deadline_ = std::min(self->linger_deadline_, clock::now() + shutdown_linger);
         self->after_event();
       }
     });
@@ -103,6 +105,9 @@ class stream_session final : public session_base,
   // How long a closing connection may spend flushing its last bytes to a peer that reads
   // nothing.
   static constexpr std::chrono::seconds linger_limit{5};
+  // The same at shutdown, when every connection closes at once and the add-on's stop timeout
+  // (10 s) must also cover saving the sessions.
+  static constexpr std::chrono::seconds shutdown_linger{1};
   // A batch buffer that grew past this for one large write is given back once it is sent.
   static constexpr std::size_t kept_capacity = 64 * 1024;
 
