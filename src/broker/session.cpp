@@ -9,9 +9,10 @@ namespace broker {
 namespace {
 // The deque entry, the shared message's header and its two strings' headers, roughly.
 constexpr std::size_t per_message_overhead = 64;
-// A connected client with less than this queued always gets its messages, even when every
-// buffer together is over max_total_buffer_bytes: the clients that keep up are not the ones
-// that filled it. Bounds the overshoot to this much per connection.
+// When every buffer together is over max_total_buffer_bytes, a connected client still gets its
+// messages while it holds less than this, or less than its fair share (the limit divided among
+// the clients holding more than this): the clients that keep up are not the ones that filled
+// it. The overshoot stays below this much per connection plus the limit once more.
 constexpr std::size_t small_queue = 256 * 1024;
 }  // namespace
 
@@ -28,21 +29,29 @@ session::session(std::string client_id, std::uint32_t expiry_interval, const bro
       pool_(pool) {}
 
 session::~session() {
-  if (pool_) pool_->used -= queued_bytes_;
+  if (!pool_) return;
+  pool_->used -= queued_bytes_;
+  if (queued_bytes_ > small_queue) --pool_->heavy;
 }
 
 void session::charge(const outgoing_publish& p) {
   if (p.exempt) return;
   const std::size_t cost = queue_cost(*p.msg);
+  const bool was_heavy = queued_bytes_ > small_queue;
   queued_bytes_ += cost;
-  if (pool_) pool_->used += cost;
+  if (!pool_) return;
+  pool_->used += cost;
+  if (!was_heavy && queued_bytes_ > small_queue) ++pool_->heavy;
 }
 
 void session::refund(const outgoing_publish& p) {
   if (p.exempt) return;
   const std::size_t cost = queue_cost(*p.msg);
+  const bool was_heavy = queued_bytes_ > small_queue;
   queued_bytes_ -= cost;
-  if (pool_) pool_->used -= cost;
+  if (!pool_) return;
+  pool_->used -= cost;
+  if (was_heavy && queued_bytes_ <= small_queue) --pool_->heavy;
 }
 
 void session::push(outgoing_publish p) {
@@ -141,7 +150,8 @@ enqueue_result session::enqueue(message_ptr msg, mqtt::qos q, bool retain, bool 
   const std::size_t cost = queue_cost(*p.msg);
   const bool over_client = queued_bytes_ + cost > live_limit_;
   const bool over_total =
-      pool_ && pool_->used + cost > pool_->limit && queued_bytes_ + cost > small_queue;
+      pool_ && pool_->used + cost > pool_->limit && queued_bytes_ + cost > small_queue &&
+      queued_bytes_ + cost > pool_->limit / std::max<std::size_t>(1, pool_->heavy);
   if (!over_client && !over_total) {
     push(std::move(p));
     return enqueue_result::queued;

@@ -52,6 +52,9 @@ std::size_t queue_cost(const message& m);
 struct buffer_pool {
   std::size_t used = 0;
   std::size_t limit = static_cast<std::size_t>(-1);
+  // Sessions holding more than session.cpp's small_queue: the budget's fair share is the limit
+  // divided among them.
+  std::size_t heavy = 0;
 };
 
 enum class enqueue_result {

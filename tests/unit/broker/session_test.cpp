@@ -226,6 +226,22 @@ TEST(session, buffers_together_are_bounded_but_a_small_queue_always_gets_through
   EXPECT_EQ(fast.enqueue(msg("small", mqtt::qos::at_most_once), mqtt::qos::at_most_once, false),
             enqueue_result::queued);
   EXPECT_EQ(pool.used, slow.queued_bytes() + fast.queued_bytes());
+  EXPECT_EQ(pool.heavy, 1u);
+  // A reader with a moment's backlog, under its fair share (the limit shared by the two heavy
+  // ones), still gets its messages; the one holding the most does not.
+  session reader("reader", true, limits, nullptr, &pool);
+  reader.set_live();
+  EXPECT_EQ(reader.enqueue(msg(big, mqtt::qos::at_most_once), mqtt::qos::at_most_once, false),
+            enqueue_result::queued);
+  EXPECT_EQ(reader.enqueue(msg(std::string(100 * 1024, 'y'), mqtt::qos::at_most_once),
+                           mqtt::qos::at_most_once, false),
+            enqueue_result::queued);
+  EXPECT_EQ(pool.heavy, 2u);
+  EXPECT_EQ(slow.enqueue(msg("more", mqtt::qos::at_most_once), mqtt::qos::at_most_once, false),
+            enqueue_result::dropped_total_budget);
+  take(reader);
+  EXPECT_EQ(pool.heavy, 1u);
+  EXPECT_EQ(pool.used, slow.queued_bytes() + fast.queued_bytes());
   {
     session gone("gone", true, limits, nullptr, &pool);
     gone.set_live();
