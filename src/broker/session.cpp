@@ -232,7 +232,8 @@ std::unordered_set<std::uint16_t>& session::incoming() {
 }
 
 bool session::has_sendable() const {
-  if (pending_inflight_ > 0) return true;
+  // Resends count against the client's Receive Maximum too [MQTT-3.3.4-9].
+  if (pending_inflight_ > 0) return inflight_.size() - pending_inflight_ < window();
   if (!queue_ || queue_->empty()) return false;
   return queue_->front().qos == mqtt::qos::at_most_once || inflight_.size() < window();
 }
@@ -240,8 +241,13 @@ bool session::has_sendable() const {
 void session::take_sendable(std::vector<outgoing_publish>& out, std::size_t byte_budget) {
   std::size_t taken = 0;
   if (pending_inflight_ > 0) {
+    // After a reconnect everything in flight goes again, in order, but no more at once than the
+    // new connection's Receive Maximum allows [MQTT-3.3.4-9]; the rest as acks free room.
+    std::size_t outstanding = inflight_.size() - pending_inflight_;
     for (auto& entry : inflight_) {
+      if (outstanding >= window()) break;
       if (!entry.pending) continue;
+      ++outstanding;
       entry.pending = false;
       --pending_inflight_;
       out.push_back(entry.publish);

@@ -269,3 +269,33 @@ test('MQTT.js over WebSocket with topic aliases and a subscription identifier', 
   await end(sub.client);
   await end(pub.client);
 });
+
+test('after a reconnect, resends of unacknowledged messages respect the new Receive Maximum', { skip }, async () => {
+  const id = `rm-resend-${Date.now()}`;
+  const connect_with = async (receive_maximum) => {
+    const client = await raw_client.open(broker.port);
+    client.send(connect5({
+      client_id: id,
+      clean: false,
+      properties: [['session_expiry_interval', 60], ['receive_maximum', receive_maximum]],
+      ...login,
+    }));
+    return { client, connack: read_connack(await client.expect(packet_type.connack)) };
+  };
+  const first = await connect_with(10);
+  await sub5(first.client, [['rm/resend', 1]]);
+  const pub = await open5();
+  for (let i = 1; i <= 4; i++) await send_acked(pub, { topic: 'rm/resend', payload: `r${i}` });
+  for (let i = 1; i <= 4; i++) await first.client.expect(packet_type.publish); // none acknowledged
+  first.client.destroy();
+  const again = await connect_with(2);
+  assert.equal(again.connack.session_present, true);
+  const resent = [read_publish(await again.client.expect(packet_type.publish)), read_publish(await again.client.expect(packet_type.publish))];
+  assert.ok(resent.every((m) => m.dup));
+  await assert.rejects(again.client.next_packet(400, 'a third resend'), /timed out/);
+  again.client.send(puback5(resent[0].packet_id));
+  const third = read_publish(await again.client.expect(packet_type.publish));
+  assert.deepEqual([...resent, third].map((m) => m.payload.toString()), ['r1', 'r2', 'r3']);
+  again.client.destroy();
+  pub.destroy();
+});
