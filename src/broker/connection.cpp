@@ -47,9 +47,14 @@ void connection::on_closed() {
                             (st.stage == connection_state::phase::closing && st.announced);
   st.stage = connection_state::phase::closed;
   if (was_attached) {
-    st.broker.log().log(log_level::info, st.client_id,
-                        "disconnected: " + (st.close_reason.empty() ? std::string("connection lost")
-                                                                    : st.close_reason));
+    const char* version = st.version == mqtt::protocol_version::v5       ? "5.0"
+                          : st.version == mqtt::protocol_version::v3_1_1 ? "3.1.1"
+                                                                         : "3.1";
+    st.broker.log().log(
+        log_level::info, st.client_id,
+        "disconnected: " +
+            (st.close_reason.empty() ? std::string("connection lost") : st.close_reason) +
+            " [MQTT " + version + "]");
   }
   st.broker.detach(st);
 }

@@ -126,7 +126,7 @@ test('a takeover sends DISCONNECT 0x8E to the old connection', { skip }, async (
   await second.client.ping();
   second.client.destroy();
   await wait_until(
-    () => /\[v5-takeover\] disconnected: taken over .*reason 0x8E session taken over/.test(broker.output),
+    () => /\[v5-takeover\] disconnected: taken over .*reason 0x8E session taken over\) \[MQTT 5\.0\]/.test(broker.output),
     2000,
     'the takeover logged with its reason in words',
   );
