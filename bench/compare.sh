@@ -31,7 +31,8 @@ usage: bench/compare.sh [flags]
   --load-threads N     threads of the load generator (default $load_threads)
   --broker-threads N   --threads of our broker (default: its own default, one per core)
   --only LIST          comma-separated subset of: pubsub_1,pubsub_10,fanout,fanin,qos1,latency,idle,
-                       ws_1,ws_10,ws_latency,tls_1,tls_10,tls_latency
+                       ws_1,ws_10,ws_latency,tls_1,tls_10,tls_latency,
+                       v5_1,v5_10,v5_fanout,v5_qos1,v5_latency (the same with MQTT 5.0 clients),
                        persist (QoS 1 to persistent sessions, both brokers persisting)
                        pair_1k,stuck (1 pair at 1 KiB, without and with a never-reading subscriber)
   --brokers LIST       ours,mosquitto (default); one of them alone to check a single broker
@@ -67,6 +68,7 @@ for r in ${only//,/ }; do
   case $r in
     pubsub_1|pubsub_10|fanout|fanin|qos1|latency|idle) ;;
     ws_1|ws_10|ws_latency|tls_1|tls_10|tls_latency) ;;
+    v5_1|v5_10|v5_fanout|v5_qos1|v5_latency) ;;
     persist) ;;
     pair_1k|stuck) ;;
     *) log "unknown row '$r' in --only (see --help)"; exit 2 ;;
@@ -264,8 +266,8 @@ run_scenario() {
   # One publisher and one subscriber gain nothing from a second generator thread but the
   # cross-thread hand-offs, which take CPU from the broker on a small machine.
   local threads=$load_threads
-  [[ $row == pubsub_1 || $row == ws_1 || $row == tls_1 || $row == pair_1k || $row == stuck ]] &&
-    threads=1
+  [[ $row == pubsub_1 || $row == ws_1 || $row == tls_1 || $row == v5_1 || $row == pair_1k ||
+    $row == stuck ]] && threads=1
   local common=(--port "$broker_port" --threads "$threads" --duration "$duration"
                 --warmup "$warmup" --transport "$current_transport")
   case $row in
@@ -278,10 +280,14 @@ run_scenario() {
     pair_1k) args=(pubsub --pairs 1 --payload 1024 --broker-pid "$broker_pid") ;;
     stuck) args=(pubsub --pairs 1 --payload 1024 --stuck 1 --broker-pid "$broker_pid") ;;
     latency | *_latency) args=(latency --count "$latency_count") ;;
-    ws_1 | tls_1) args=(pubsub --pairs 1) ;;
-    ws_10 | tls_10) args=(pubsub --pairs 10) ;;
+    ws_1 | tls_1 | v5_1) args=(pubsub --pairs 1) ;;
+    v5_fanout) args=(fanout --subscribers 100) ;;
+    v5_qos1) args=(pubsub --pairs 10 --qos 1) ;;
+    ws_10 | tls_10 | v5_10) args=(pubsub --pairs 10) ;;
     idle) args=(idle --connections "$connections" --broker-pid "$broker_pid" --hold 0) ;;
   esac
+  # The v5_ rows repeat rows above with MQTT 5.0 clients, to compare the two protocol paths.
+  [[ $row == v5_* ]] && args+=(--protocol 5)
   # mqtt-load bounds its own waits; this bounds mqtt-load.
   local limit
   limit=$(awk -v d="$duration" -v w="$warmup" 'BEGIN { printf "%d", d + w + 180 }')
@@ -325,7 +331,7 @@ record() { # record ROWKEY KIND DIRECTION VALUE
 
 all_rows=(pubsub_1 pubsub_10 fanout fanin qos1 latency idle ws_1 ws_10 ws_latency tls_1 tls_10
   tls_latency)
-all_rows+=(persist pair_1k stuck)
+all_rows+=(v5_1 v5_10 v5_fanout v5_qos1 v5_latency persist pair_1k stuck)
 rows=()
 for r in "${all_rows[@]}"; do
   if [[ -z "$only" || ",$only," == *",$r,"* ]]; then rows+=("$r"); fi
@@ -393,6 +399,12 @@ tls_1|TLS: 1 pub -> 1 sub, msgs/s|up
 tls_10|TLS: 10 pairs, msgs/s|up
 tls_latency_p50|TLS: latency p50, us|down
 tls_latency_p99|TLS: latency p99, us|down
+v5_1|MQTT 5.0: 1 pub -> 1 sub, msgs/s|up
+v5_10|MQTT 5.0: 10 pairs, msgs/s|up
+v5_fanout|MQTT 5.0: fan-out 1 -> 100, deliveries/s|up
+v5_qos1|MQTT 5.0: QoS 1, 10 pairs, msgs/s|up
+v5_latency_p50|MQTT 5.0: latency p50, us|down
+v5_latency_p99|MQTT 5.0: latency p99, us|down
 persist|QoS 1 to a persistent session, msgs/s|up
 persist_offline|QoS 1 queued offline, then drained, msgs/s|up
 pair_1k|1 pub -> 1 sub, 1 KiB, msgs/s|up

@@ -135,9 +135,11 @@ int latency_run::run() {
   pkt.qos = static_cast<mqtt::qos>(o_.qos);
   pkt.packet_id = o_.qos == 0 ? 0 : 1;
   pkt.payload.assign(o_.payload_size, 'x');
-  mqtt::encode(pkt, mqtt::protocol_version::v3_1_1, frame_);
+  mqtt::encode(pkt, o_.version, frame_);
   sequence_at_ = frame_.size() - o_.payload_size + sequence_at;
-  packet_id_at_ = frame_.size() - o_.payload_size - 2;
+  // 5.0 puts an empty property list between the packet id and the payload.
+  packet_id_at_ =
+      frame_.size() - o_.payload_size - 2 - (o_.version == mqtt::protocol_version::v5 ? 1 : 0);
 
   std::string name = result_name(o_);
   auto ramp = ramp_.run({pub_, sub_}, milliseconds(10000));

@@ -20,7 +20,7 @@ load_client::load_client(asio::io_context& io, client_config cfg, client_handler
       ping_timer_(io),
       reader_(cfg_.max_packet_size),
       read_buffer_(cfg_.read_buffer_size) {
-  reader_.set_version(mqtt::protocol_version::v3_1_1);
+  reader_.set_version(cfg_.version);
 }
 
 void load_client::start() {
@@ -41,14 +41,14 @@ void load_client::on_tcp_connected(const error_code& ec) {
   }
   tcp_up_ = true;  // and TLS and WebSocket, for those transports; Nagle is off (client_stream)
   mqtt::connect_packet c;
-  c.version = mqtt::protocol_version::v3_1_1;
+  c.version = cfg_.version;
   c.clean_start = cfg_.clean_session;
   c.keep_alive = cfg_.keep_alive_s;
   c.client_id = cfg_.client_id;
   c.username = cfg_.username;
   c.password = cfg_.password;
   scratch_.clear();
-  mqtt::encode(c, mqtt::protocol_version::v3_1_1, scratch_);
+  mqtt::encode(c, cfg_.version, scratch_);
   // CONNECT goes ahead of anything the scenario queued before the socket was up.
   pending_.insert(0, scratch_);
   write_queued();
@@ -60,7 +60,7 @@ void load_client::subscribe(std::uint16_t packet_id, const std::string& filter, 
   s.packet_id = packet_id;
   s.subscriptions.push_back(mqtt::subscription{.filter = filter, .max_qos = q});
   scratch_.clear();
-  mqtt::encode(s, mqtt::protocol_version::v3_1_1, scratch_);
+  mqtt::encode(s, cfg_.version, scratch_);
   send(scratch_);
 }
 
@@ -77,7 +77,7 @@ void load_client::disconnect() {
     return;
   }
   scratch_.clear();
-  mqtt::encode(mqtt::disconnect_packet{}, mqtt::protocol_version::v3_1_1, scratch_);
+  mqtt::encode(mqtt::disconnect_packet{}, cfg_.version, scratch_);
   pending_.append(scratch_);
   disconnect_queued_ = true;
   write_queued();
@@ -131,7 +131,7 @@ void load_client::handle(const mqtt::packet& p) {
       mqtt::puback_packet ack;
       ack.packet_id = pub->packet_id;
       scratch_.clear();
-      mqtt::encode(ack, mqtt::protocol_version::v3_1_1, scratch_);
+      mqtt::encode(ack, cfg_.version, scratch_);
       pending_.append(scratch_);
     }
     if (h_.on_publish) h_.on_publish(*pub);
@@ -195,7 +195,7 @@ void load_client::arm_ping() {
   ping_timer_.async_wait([self](const error_code& ec) {
     if (ec || self->closed_) return;
     self->scratch_.clear();
-    mqtt::encode(mqtt::pingreq_packet{}, mqtt::protocol_version::v3_1_1, self->scratch_);
+    mqtt::encode(mqtt::pingreq_packet{}, self->cfg_.version, self->scratch_);
     self->send(self->scratch_);
     self->arm_ping();
   });

@@ -36,6 +36,8 @@ struct client_config {
   // false: the broker keeps the session after a disconnect [MQTT-3.1.2-4] (the persistent
   // scenario of persistent_scenario.cpp).
   bool clean_session = true;
+  // 3.1.1, or 5.0 for the rows that compare the two (PUBLISH then carries a property length).
+  mqtt::protocol_version version = mqtt::protocol_version::v3_1_1;
 };
 
 struct client_handlers {

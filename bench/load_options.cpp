@@ -55,6 +55,7 @@ const char* load_usage() {
          "            the broker's peak VmRSS is reported)\n"
          "  --name NAME (of the RESULT line)  --topic-prefix T\n"
          "  --transport tcp|ws|tls|wss (tcp)  --ws-path PATH (/mqtt)\n"
+         "  --protocol 3.1.1|5 (3.1.1): the MQTT version of every client\n"
          "output: one line 'RESULT <name> key=value ...' per run\n";
 }
 
@@ -162,6 +163,12 @@ parse_outcome parse_load_options(const std::vector<std::string>& args) {
          const std::optional<transport_kind> kind = parse_transport(v);
          if (kind) o.transport = *kind;
          return kind.has_value();
+       }},
+      {"--protocol",
+       [&](const std::string& v) {
+         if (v == "3.1.1") o.version = mqtt::protocol_version::v3_1_1;
+         if (v == "5") o.version = mqtt::protocol_version::v5;
+         return v == "3.1.1" || v == "5";
        }},
       {"--ws-path",
        [&](const std::string& v) {

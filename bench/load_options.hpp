@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "client_stream.hpp"
+#include "mqtt/packet.hpp"
 
 namespace bench {
 
@@ -41,6 +42,7 @@ struct load_options {
   int stuck = 0;
   transport_kind transport = transport_kind::tcp;  // how every client reaches the broker
   std::string ws_path = "/mqtt";                   // ws and wss: the request target
+  mqtt::protocol_version version = mqtt::protocol_version::v3_1_1;  // --protocol 3.1.1|5
 };
 
 struct parse_outcome {

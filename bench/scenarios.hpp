@@ -28,6 +28,7 @@ inline client_config make_client_config(const load_options& o,
   c.password = o.password;
   c.max_packet_size = o.payload_size + 64 * 1024;
   c.transport = o.transport;
+  c.version = o.version;
   c.ws_path = o.ws_path;
   return c;
 }

@@ -129,10 +129,11 @@ void throughput_run::build(const std::string& prefix) {
     pkt.payload.assign(o_.payload_size, 'x');
     auto index = static_cast<std::uint32_t>(i);
     std::memcpy(pkt.payload.data() + payload_publisher_at, &index, sizeof index);
-    mqtt::encode(pkt, mqtt::protocol_version::v3_1_1, p->frame);
+    mqtt::encode(pkt, o_.version, p->frame);
     std::size_t payload_at = p->frame.size() - o_.payload_size;
     p->sequence_at = payload_at + payload_sequence_at;
-    p->packet_id_at = payload_at - 2;  // 3.1.1: the packet id directly precedes the payload
+    // 3.1.1: the packet id directly precedes the payload; 5.0 puts an empty property list between.
+    p->packet_id_at = payload_at - 2 - (o_.version == mqtt::protocol_version::v5 ? 1 : 0);
     placed.emplace_back(slot, p->client);
     pubs_.push_back(std::move(p));
   }

@@ -771,6 +771,17 @@ void collect_output(connection_state& st, output_batch& out) {
     ++publishes;
     const message& m = *o.msg;
     if (v5) {
+      if (o.qos == mqtt::qos::at_most_once && o.sub_ids.empty() && !m.expires_at() &&
+          st.client_alias_max == 0) {
+        // Nothing of this copy's own: one encoding shared by every such subscriber.
+        auto encoded = m.encoded_qos0_v5(o.retain);
+        if (encoded->size() < copy_below) {
+          bytes += *encoded;
+        } else {
+          out.append_shared(std::move(encoded));
+        }
+        continue;
+      }
       encode_publish_v5(st, o, bytes, out);
       continue;
     }

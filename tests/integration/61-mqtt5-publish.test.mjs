@@ -83,6 +83,23 @@ test('every forwarded property reaches a 5.0 subscriber unchanged and in order',
   pub.destroy();
 });
 
+test('QoS 0 copies, encoded once for every 5.0 subscriber, carry the properties too', { skip }, async () => {
+  const subs = [await raw5(), await raw5()];
+  for (const sub of subs) assert.deepEqual((await suback_of(sub, 1, [['v5/props0', 0]])).reasons, [0]);
+  const pub = await raw5();
+  const big = 'B'.repeat(2000); // large enough to be shared, not copied, on the way out
+  for (const payload of ['small', big]) {
+    pub.send(publish5({ topic: 'v5/props0', payload, properties: forwarded }));
+    for (const sub of subs) {
+      const got = read_publish(await sub.expect(packet_type.publish));
+      assert.equal(got.qos, 0);
+      assert.equal(got.payload.toString(), payload);
+      assert.deepEqual(got.properties, forwarded);
+    }
+  }
+  for (const c of [...subs, pub]) c.destroy();
+});
+
 test('a 3.1.1 subscriber gets a 5.0 publish without properties; a 5.0 one gets 3.1.1 publishes', { skip }, async () => {
   const old = await connect_mqtt_js(broker.port, { protocolVersion: 4 });
   const v5 = await connect_mqtt_js(broker.port, { protocolVersion: 5 });
