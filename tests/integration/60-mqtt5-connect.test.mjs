@@ -116,6 +116,16 @@ test('an invalid will topic is refused with 0x90 in CONNACK', { skip }, async ()
   await client.wait_closed();
 });
 
+test('a will whose payload is not UTF-8 under format indicator 1 is refused with 0x99', { skip }, async () => {
+  const { client, connack } = await connect_raw({
+    client_id: 'v5-will-utf8',
+    ...login,
+    will: { topic: 'w/t', payload: Buffer.from([0xc3, 0x28]), properties: [['payload_format_indicator', 1]] },
+  });
+  assert.equal(connack.reason, 0x99);
+  await client.wait_closed();
+});
+
 test('a takeover sends DISCONNECT 0x8E to the old connection', { skip }, async () => {
   const first = await connect_raw({ client_id: 'v5-takeover', ...login });
   assert.equal(first.connack.reason, 0);

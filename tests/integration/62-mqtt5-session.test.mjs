@@ -24,6 +24,8 @@ import {
   all_of,
 } from '../support/mqtt5_bytes.mjs';
 import { delay } from '../support/deadline.mjs';
+import { start_broker_with_listeners } from '../support/listeners.mjs';
+import { connect_mqtt_js, end, publish, subscribe } from '../support/mqtt_client.mjs';
 
 const skip = is_mosquitto && 'timings of our tick: not run against Mosquitto';
 const login = { username: test_user.username, password: test_user.password };
@@ -32,7 +34,7 @@ let broker;
 
 before(async () => {
   if (skip) return;
-  broker = await start_broker();
+  broker = await start_broker_with_listeners({ kinds: ['ws'] });
 });
 
 after(async () => {
@@ -228,6 +230,21 @@ test('the will goes out when the session ends before the Will Delay Interval', {
   watcher.client.destroy();
 });
 
+test('a takeover holds back a delayed will, unless Clean Start ends the session', { skip }, async () => {
+  const watcher = await open5('s5-will-watch5', { clean: true });
+  await subscribe_qos1(watcher.client, 's5/will5/#');
+  const will = (topic) => ({ topic, payload: 'x', properties: [['will_delay_interval', 30]] });
+  const kept = await open5('s5-will-keep', { expiry: 60, will: will('s5/will5/held') });
+  const resumed = await open5('s5-will-keep', { expiry: 60 }); // takes over, session resumed
+  assert.equal(resumed.present, true);
+  const ended = await open5('s5-will-end2', { expiry: 60, will: will('s5/will5/session-ended') });
+  const fresh = await open5('s5-will-end2', { expiry: 60, clean: true }); // the old session ends
+  assert.equal(fresh.present, false);
+  const got = await before_marker(watcher.client, 's5/will5/marker');
+  assert.deepEqual(got.map((m) => m.topic), ['s5/will5/session-ended']);
+  for (const c of [kept, resumed, ended, fresh, watcher]) c.client.destroy();
+});
+
 test('DISCONNECT with reason 0x04 sends the will; reason 0x00 discards it', { skip }, async () => {
   const watcher = await open5('s5-will-watch4', { clean: true });
   await subscribe_qos1(watcher.client, 's5/will4/#');
@@ -283,4 +300,27 @@ test('session expiry and queued message expiry keep counting across a restart', 
   } finally {
     await own.stop();
   }
+});
+
+test('MQTT.js over WebSocket: a session with an expiry keeps a message queued while away', { skip }, async () => {
+  const ws = {
+    protocol: 'ws',
+    path: '/mqtt',
+    protocolVersion: 5,
+    clientId: 'ws5-session',
+    clean: false,
+    properties: { sessionExpiryInterval: 60 },
+  };
+  const first = await connect_mqtt_js(broker.ports.ws, ws);
+  await subscribe(first.client, ['s5/ws/queued'], 1);
+  await end(first.client);
+  const pub = await connect_mqtt_js(broker.ports.ws, { protocol: 'ws', path: '/mqtt', protocolVersion: 5 });
+  await publish(pub.client, 's5/ws/queued', 'kept for you', { qos: 1, properties: { messageExpiryInterval: 30 } });
+  await end(pub.client);
+  const back = await connect_mqtt_js(broker.ports.ws, ws);
+  assert.equal(back.connack.sessionPresent, true);
+  const m = await back.inbox.wait_for_topic('s5/ws/queued');
+  assert.equal(m.payload, 'kept for you');
+  assert.ok(m.properties.messageExpiryInterval <= 30);
+  await end(back.client);
 });
