@@ -4,7 +4,10 @@
 // on a shared SUBSCRIBE; 3.1.1 and 5.0 members, TCP and WebSocket, share one group.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { test_user, is_mosquitto } from '../support/broker.mjs';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { start_broker, test_user, is_mosquitto } from '../support/broker.mjs';
 import { start_broker_with_listeners } from '../support/listeners.mjs';
 import { raw_client } from '../support/raw_client.mjs';
 import { packet_type } from '../support/mqtt_bytes.mjs';
@@ -170,4 +173,42 @@ test('a 3.1.1 member over WebSocket and a 5.0 member share one group', { skip },
   assert.deepEqual(all, payloads);
   await end(old.client);
   await end(v5.client);
+});
+
+test('a shared subscription of a lasting session survives a restart', { skip }, async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mqtt5-shared-restart-'));
+  let own = await start_broker({ data_dir: dir });
+  try {
+    const connect_member = async () => {
+      const client = await raw_client.open(own.port);
+      client.send(connect5({
+        client_id: 'shared-lasting',
+        clean: false,
+        properties: [['session_expiry_interval', 3600]],
+        ...login,
+      }));
+      return { client, connack: read_connack(await client.expect(packet_type.connack)) };
+    };
+    const first = await connect_member();
+    first.client.send(subscribe5(1, [['$share/keep/sh/restart', 1]]));
+    assert.deepEqual(read_sub_ack(await first.client.expect(packet_type.suback)).reasons, [1]);
+    first.client.destroy();
+    await own.stop();
+    own = await start_broker({ data_dir: dir });
+    // The only member is offline: a QoS 1 message waits in its session.
+    const pub = await raw_client.open(own.port);
+    pub.send(connect5({ client_id: 'shared-pub', ...login }));
+    await pub.expect(packet_type.connack);
+    pub.send(publish5({ topic: 'sh/restart', payload: 'after restart', qos: 1, packet_id: 1 }));
+    assert.equal(read_ack(await pub.expect(packet_type.puback)).reason, 0);
+    pub.destroy();
+    const back = await connect_member();
+    assert.equal(back.connack.session_present, true);
+    const m = read_publish(await back.client.expect(packet_type.publish));
+    assert.equal(m.payload.toString(), 'after restart');
+    back.client.destroy();
+  } finally {
+    await own.stop();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
 });
