@@ -12,6 +12,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "broker/message.hpp"
 #include "mqtt/packet.hpp"
@@ -24,8 +25,9 @@ struct stored_delivery {
   message_ptr msg;
   mqtt::qos qos = mqtt::qos::at_least_once;
   bool retain = false;
-  std::uint16_t packet_id = 0;  // 0 while queued, set once sent
-  bool released = false;        // PUBREC received: only PUBREL is owed
+  std::uint16_t packet_id = 0;         // 0 while queued, set once sent
+  bool released = false;               // PUBREC received: only PUBREL is owed
+  std::vector<std::uint32_t> sub_ids;  // 5.0 subscription identifiers it goes out with
 };
 
 class persistence {

@@ -80,7 +80,8 @@ std::size_t session::window() const {
 
 void session::store(const outgoing_publish& p, bool released) {
   if (!durable() || p.qos == mqtt::qos::at_most_once) return;
-  store_->delivery_stored(client_id_, {p.seq, p.msg, p.qos, p.retain, p.packet_id, released});
+  store_->delivery_stored(client_id_,
+                          {p.seq, p.msg, p.qos, p.retain, p.packet_id, released, p.sub_ids});
 }
 
 void session::forget(const outgoing_publish& p) {
@@ -111,7 +112,7 @@ void session::forget_all() {
 }
 
 void session::restore_delivery(const stored_delivery& d) {
-  outgoing_publish p{d.msg, d.qos, d.retain, false, d.packet_id, false, d.seq, {}, {}};
+  outgoing_publish p{d.msg, d.qos, d.retain, false, d.packet_id, false, d.seq, d.sub_ids, {}};
   next_seq_ = std::max(next_seq_, d.seq + 1);
   if (d.packet_id == 0) {
     charge(p);

@@ -1,5 +1,7 @@
 #include "storage/state_records.hpp"
 
+#include <algorithm>
+
 #include "mqtt/decoder.hpp"
 #include "mqtt/encoder.hpp"
 
@@ -159,12 +161,18 @@ std::string delivery_value(const broker::stored_delivery& d) {
   std::string value;
   value.reserve(d.msg->topic().size() + d.msg->payload().size() + 10);
   const bool more = has_extras(*d.msg);
+  const bool ids = !d.sub_ids.empty();
   value += static_cast<char>(d.qos);
-  value += static_cast<char>((d.retain ? 1 : 0) | (d.released ? 2 : 0) | (more ? 4 : 0));
+  value +=
+      static_cast<char>((d.retain ? 1 : 0) | (d.released ? 2 : 0) | (more ? 4 : 0) | (ids ? 8 : 0));
   put_u16(value, d.packet_id);
   put_u32(value, static_cast<std::uint32_t>(d.msg->topic().size()));
   value += d.msg->topic();
   if (more) put_extras(value, *d.msg);
+  if (ids) {
+    put_u16(value, static_cast<std::uint16_t>(std::min<std::size_t>(d.sub_ids.size(), 0xFFFF)));
+    for (std::size_t i = 0; i < d.sub_ids.size() && i < 0xFFFF; ++i) put_u32(value, d.sub_ids[i]);
+  }
   value += d.msg->payload();
   return value;
 }
@@ -253,6 +261,15 @@ decoded decode(std::string_view key, std::string_view value) {
     }
     extras e;
     if ((flags & 4) != 0 && !read_extras(r, e)) return out;
+    if ((flags & 8) != 0) {
+      std::uint16_t n = 0;
+      if (!r.be(n, 2)) return out;
+      for (std::uint16_t i = 0; i < n; ++i) {
+        std::uint32_t id = 0;
+        if (!r.be(id, 4)) return out;
+        out.delivery.sub_ids.push_back(id);
+      }
+    }
     auto& d = out.delivery;
     d.seq = seq;
     d.qos = static_cast<mqtt::qos>(q);

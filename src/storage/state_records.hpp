@@ -8,7 +8,8 @@
 //                                  ended (absent in stores written before 5.0: never expires)
 //   b<client id>\0<filter>         subscription: qos, 5.0 option bits, its identifier if any
 //   d<client id>\0<seq, 8 bytes>   QoS 1/2 delivery owed: qos, retain, released, packet id,
-//                                  topic, payload; with flag 0x04, 5.0 extras between them
+//                                  topic, payload; with flag 0x04, 5.0 extras between them,
+//                                  then with flag 0x08 its subscription identifiers (count, ids)
 //
 // 5.0 extras of a message: expiry (8 bytes, milliseconds since the epoch, 0 for none), then the
 // length (4 bytes) of its properties as a PUBLISH carries them. Older records have no extras and

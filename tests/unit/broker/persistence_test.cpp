@@ -159,8 +159,8 @@ TEST_F(persistence_test, restored_session_redelivers_in_order_with_dup_on_sent_o
   auto m1 = std::make_shared<const message>("t", "sent", mqtt::qos::at_least_once, false);
   auto m2 = std::make_shared<const message>("t", "queued", mqtt::qos::at_least_once, false);
   core.state().restore_session("dev", "u", {sub},
-                               {{1, m1, mqtt::qos::at_least_once, false, 17, false},
-                                {2, m2, mqtt::qos::at_least_once, false, 0, false}},
+                               {{1, m1, mqtt::qos::at_least_once, false, 17, false, {}},
+                                {2, m2, mqtt::qos::at_least_once, false, 0, false, {}}},
                                {});
   test_client c(core);
   c.connect("dev", false);

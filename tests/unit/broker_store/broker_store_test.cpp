@@ -191,7 +191,7 @@ TEST(state_records, round_trip_every_kind) {
   EXPECT_EQ(r.retained->payload(), "payload");
   EXPECT_EQ(r.retained->qos(), mqtt::qos::exactly_once);
 
-  broker::stored_delivery d{1ull << 40, msg, mqtt::qos::at_least_once, true, 77, true};
+  broker::stored_delivery d{1ull << 40, msg, mqtt::qos::at_least_once, true, 77, true, {}};
   auto back = records::decode(records::delivery_key("c", d.seq), records::delivery_value(d));
   ASSERT_EQ(back.what, records::decoded::kind::delivery);
   EXPECT_EQ(back.client_id, "c");
@@ -222,12 +222,19 @@ TEST(state_records, mqtt5_properties_expiry_and_session_expiry_round_trip) {
   EXPECT_EQ(r.retained->properties(), props);
   EXPECT_EQ(r.retained->expires_at(), expires);
 
-  broker::stored_delivery d{5, msg, mqtt::qos::at_least_once, false, 0, false};
+  broker::stored_delivery d{5, msg, mqtt::qos::at_least_once, false, 0, false, {}};
   auto back = records::decode(records::delivery_key("c", 5), records::delivery_value(d));
   ASSERT_EQ(back.what, records::decoded::kind::delivery);
   EXPECT_EQ(back.delivery.msg->payload(), "p");
   EXPECT_EQ(back.delivery.msg->properties(), props);
   EXPECT_EQ(back.delivery.msg->expires_at(), expires);
+  EXPECT_TRUE(back.delivery.sub_ids.empty());
+
+  d.sub_ids = {7, 268435455};
+  auto with_ids = records::decode(records::delivery_key("c", 5), records::delivery_value(d));
+  ASSERT_EQ(with_ids.what, records::decoded::kind::delivery);
+  EXPECT_EQ(with_ids.delivery.sub_ids, (std::vector<std::uint32_t>{7, 268435455}));
+  EXPECT_EQ(with_ids.delivery.msg->payload(), "p");
 
   auto e = records::decode(records::expiry_key("c"), records::expiry_value(120, expires));
   ASSERT_EQ(e.what, records::decoded::kind::expiry);
