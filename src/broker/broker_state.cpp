@@ -516,8 +516,8 @@ std::vector<std::uint8_t> broker_state::subscribe(connection_state& conn,
     // Retained messages go out on SUBSCRIBE, with RETAIN set [MQTT-3.3.1-8] [MQTT-3.8.4-3], at
     // the lower of their QoS and the granted QoS; Retain Handling 1 only for a new subscription,
     // 2 never [MQTT-3.3.1-9] [MQTT-3.3.1-10] [MQTT-3.3.1-11].
-    // A shared subscription gets no retained messages [MQTT-3.8.4-?]: they would go to every
-    // member at once.
+    // A shared subscription gets no retained messages (MQTT 5.0 section 4.8.2): they would go to
+    // every member at once.
     if (shared) continue;
     if (sub.retain_handling == 2 || (sub.retain_handling == 1 && !is_new)) continue;
     std::vector<std::string> expired;

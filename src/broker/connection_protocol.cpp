@@ -257,7 +257,7 @@ bool valid_will(connection_state& st, const mqtt::will_message& will) {
     }
     return false;
   }
-  // [MQTT-3.1.2-?]: a will that says its payload is UTF-8 must be [MQTT-3.3.2.3.2].
+  // A will that says its payload is UTF-8 must be (MQTT 5.0 sections 3.1.3.2.3 and 3.3.2.3.2).
   if (mqtt::find_integer(will.props, property_id::payload_format_indicator).value_or(0) == 1 &&
       !mqtt::valid_utf8(will.payload)) {
     refuse_connect(st, rc::payload_format_invalid,
@@ -362,7 +362,7 @@ void acknowledge_publish(const std::shared_ptr<connection_state>& self, mqtt::qo
   });
 }
 
-// 5.0 topic aliases from the client [MQTT-3.3.2.3.4]: resolves `p.topic`; false after closing
+// 5.0 topic aliases from the client (section 3.3.2.3.4): resolves `p.topic`; false after closing
 // the connection for a bad alias.
 bool resolve_topic_alias(connection_state& st, mqtt::publish_packet& p) {
   const auto alias = mqtt::find_integer(p.props, property_id::topic_alias);
@@ -434,7 +434,7 @@ void handle_publish(const std::shared_ptr<connection_state>& self, mqtt::publish
   } else if (v5 &&
              mqtt::find_integer(p.props, property_id::payload_format_indicator).value_or(0) == 1 &&
              !mqtt::valid_utf8(p.payload)) {
-    // The payload says it is UTF-8 and is not [MQTT-3.3.2.3.2]: not delivered.
+    // The payload says it is UTF-8 and is not (section 3.3.2.3.2): not delivered.
     st.broker.log().log(log_level::debug, st.client_id,
                         "publish to '" + p.topic + "' refused: payload is not valid UTF-8");
     code = rc::payload_format_invalid;
