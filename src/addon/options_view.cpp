@@ -54,6 +54,14 @@ std::string options_view_json(const options& o, const std::vector<listener_port>
   opts["acl"] = acl;
   opts["durability"] = o.durability == durability_mode::strict ? "strict" : "default";
   opts["max_queued_messages"] = static_cast<Json::UInt64>(o.max_queued_messages);
+  opts["max_queued_mb"] = static_cast<Json::UInt64>(o.max_queued_mb);
+  opts["max_client_buffer_mb"] = static_cast<Json::UInt64>(o.max_client_buffer_mb);
+  // Unset: sized from the host's memory at start (the log line "limits:" gives the figure).
+  opts["max_total_buffer_mb"] = o.max_total_buffer_mb
+                                    ? Json::Value(static_cast<Json::UInt64>(*o.max_total_buffer_mb))
+                                    : Json::Value("by memory");
+  opts["max_connections"] = static_cast<Json::UInt64>(o.max_connections);
+  opts["connect_timeout"] = static_cast<Json::UInt64>(o.connect_timeout);
 
   Json::Value root(Json::objectValue);
   root["options"] = opts;

@@ -38,7 +38,7 @@ struct broker_config {
   std::chrono::seconds sys_interval{10};             // $SYS/broker/... publish period
   std::string version = "0.0.0";
   // The web UI's topic tree: topics tracked with their last message, and the payload bytes it
-  // may keep (shared with the retained messages, which it also shows).
+  // may keep (small ones copied, large ones shared with the message).
   std::size_t ui_max_topics = 10000;
   std::size_t ui_max_payload_bytes = 16 * 1024 * 1024;
   // It records only while watched: for this long after the UI last asked.

@@ -49,6 +49,36 @@ void write_broker_metrics(broker_core& core, prometheus_text& out) {
   out.gauge("mqtt_broker_ui_payload_bytes", "Payload bytes the web UI's topic tree holds.",
             monitor.payload_bytes);
 
+  const limit_stats& l = s.limits;
+  out.family("mqtt_broker_limit_dropped_messages_total", "counter",
+             "Messages dropped by a limit: a connected client's buffer (client_budget), every "
+             "client's buffers together (total_budget), an offline session's queue (offline).");
+  out.sample("mqtt_broker_limit_dropped_messages_total", l.dropped_client_budget,
+             {{"limit", "client_budget"}});
+  out.sample("mqtt_broker_limit_dropped_messages_total", l.dropped_total_budget,
+             {{"limit", "total_budget"}});
+  out.sample("mqtt_broker_limit_dropped_messages_total", l.dropped_offline, {{"limit", "offline"}});
+  out.counter("mqtt_broker_limit_disconnected_clients_total",
+              "Clients disconnected because their QoS 1/2 messages passed their buffer.",
+              l.disconnected_for_budget);
+  out.counter("mqtt_broker_limit_refused_connections_total",
+              "Connections refused at accept: max_connections were open.", l.connections_refused);
+  out.counter("mqtt_broker_limit_connect_timeouts_total",
+              "Connections closed for sending no CONNECT (or no login answer) in connect_timeout.",
+              l.connect_timeouts);
+  out.counter("mqtt_broker_limit_throttled_logins_total",
+              "Login attempts held back by the password-guessing throttle.", l.logins_throttled);
+  out.gauge("mqtt_broker_buffered_bytes", "Bytes of messages waiting in every session together.",
+            l.buffered_bytes);
+  out.gauge("mqtt_broker_open_connections",
+            "MQTT sockets open, connected or not yet (what max_connections bounds).",
+            l.connections_open);
+  out.gauge("mqtt_broker_max_connections", "The max_connections option in force.",
+            core.config().max_connections);
+  out.gauge("mqtt_broker_max_buffered_bytes",
+            "The bound on mqtt_broker_buffered_bytes (max_total_buffer_mb, or sized by memory).",
+            core.config().max_total_buffer_bytes);
+
   event_log& events = core.events();
   out.family("mqtt_broker_events_total", "counter",
              "Notable events by kind: refused logins, other refused connections, limit hits "

@@ -100,6 +100,12 @@ void connection::on_timer(clock::time_point now) {
     const std::string what = st.stage == connection_state::phase::authenticating
                                  ? "login not answered within "
                                  : "no CONNECT within ";
+    if (first) {
+      st.broker.events().add(event_kind::limit, st.client_id,
+                             what + std::to_string(st.broker.config().connect_timeout.count()) +
+                                 " ms, from " + st.remote_address +
+                                 " (further ones: connect_timeouts in /metrics)");
+    }
     close_with(st, first ? log_level::info : log_level::debug,
                what + std::to_string(st.broker.config().connect_timeout.count()) + " ms, from " +
                    st.remote_address +

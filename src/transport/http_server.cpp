@@ -171,8 +171,8 @@ class live_socket final : public session_base, public std::enable_shared_from_th
     if (closed_) return;
     closed_ = true;
     timer_.cancel();
-    error_code ignored;
-    beast::get_lowest_layer(ws_).socket().close(ignored);
+    // The stream's close() also cancels its timers, so nothing is left waiting on the context.
+    beast::get_lowest_layer(ws_).close();
     if (registry_id_ != 0) {
       context_.registry.remove(registry_id_);
       registry_id_ = 0;
@@ -359,8 +359,7 @@ class http_session final : public session_base, public std::enable_shared_from_t
   void close() {
     if (closed_) return;
     closed_ = true;
-    error_code ignored;
-    stream_.socket().close(ignored);
+    stream_.close();  // the socket and the stream's deadline timer
     if (registry_id_ != 0) {
       context_.registry.remove(registry_id_);
       registry_id_ = 0;

@@ -141,6 +141,12 @@ void server::impl::on_accept(listener_kind kind, const std::string& kind_name, t
     broker::limit_counters::add(limits.connections_refused);
     const bool first =
         core_.episodes().connections_refused.begins(std::chrono::steady_clock::now());
+    if (first) {
+      core_.events().add(broker::event_kind::limit, "",
+                         "connection from " + address +
+                             " refused: " + std::to_string(core_.config().max_connections) +
+                             " connections are open (max_connections)");
+    }
     const broker::log_level level = first ? broker::log_level::info : broker::log_level::debug;
     if (log_.enabled(level)) {
       log_.log(level, "connection from " + address +

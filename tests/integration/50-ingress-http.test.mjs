@@ -17,7 +17,7 @@ const skip = is_mosquitto ? 'Mosquitto has no ingress port' : false;
 const parser = fileURLToPath(new URL('../support/parse_metrics.py', import.meta.url));
 // Debian's python3 with Debian's prometheus-client, not a venv's.
 const python = process.env.MQTT_TEST_PYTHON || '/usr/bin/python3';
-const wait_ms = 5000;
+const wait_ms = 10000;
 
 let broker;
 
@@ -38,7 +38,7 @@ async function scrape(url = `${broker.ingress_url}/metrics`) {
   const text = await response.text();
   const parsed = await new Promise((resolve, reject) => {
     import('node:child_process').then(({ execFile }) => {
-      const child = execFile(python, [parser], { timeout: wait_ms }, (error, stdout, stderr) => {
+      const child = execFile(python, [parser], { timeout: 30000 }, (error, stdout, stderr) => {
         if (error) reject(new Error(`the Prometheus parser refused /metrics: ${stderr}\n${text}`));
         else resolve(JSON.parse(stdout));
       });
@@ -53,6 +53,14 @@ async function scrape(url = `${broker.ingress_url}/metrics`) {
     return found[0].value;
   };
   return { ...parsed, value, text };
+}
+
+// One unlabelled sample read straight from the text: cheap enough to poll (the parser, a
+// Python process, checks the format in the assertions).
+async function sample_now(url, name) {
+  const text = await (await fetch(url)).text();
+  const match = text.match(new RegExp(`^${name} (\\S+)$`, 'm'));
+  return match ? Number(match[1]) : undefined;
 }
 
 async function post(path, body, content_type = 'application/json', base = broker.ingress_url) {
@@ -79,8 +87,9 @@ test('/metrics follows the Prometheus conventions', { skip }, async () => {
 
 test('/metrics counts the connections, messages, bytes, retained messages and refusals sent here', { skip }, async () => {
   // The broker's own retained $SYS topics appear at its first tick: counted from after it.
-  await wait_until(async () => (await scrape()).value('mqtt_broker_retained_messages') > 0,
-    wait_ms, 'the $SYS topics');
+  await wait_until(
+    async () => (await sample_now(`${broker.ingress_url}/metrics`, 'mqtt_broker_retained_messages')) > 0,
+    wait_ms, 'the $SYS topics', 100);
   const before_traffic = await scrape();
   const sub = await connect_mqtt_js(broker.port);
   await subscribe(sub.client, ['metrics/#'], 1);
@@ -116,10 +125,11 @@ test('/metrics counts the connections, messages, bytes, retained messages and re
   assert.equal(delta('mqtt_broker_events_total', { kind: 'login_refused' }), 1);
   // The store writes behind (within about a second): the retained messages reach the disk.
   await wait_until(
-    async () => (await scrape()).value('mqtt_broker_store_written_bytes_total') >
+    async () => (await sample_now(`${broker.ingress_url}/metrics`, 'mqtt_broker_store_written_bytes_total')) >
       before_traffic.value('mqtt_broker_store_written_bytes_total') + 200,
     wait_ms,
     'the store to write the retained messages',
+    100,
   );
   for (const c of [sub, over_ws, v31]) await end(c.client);
 });
@@ -209,6 +219,46 @@ test('the live-update WebSocket pushes the status, and at most 8 are open at onc
   }
   const m = await scrape();
   assert.equal(m.value('mqtt_broker_ui_limit_hits_total', { limit: 'websockets' }), 1);
+});
+
+test('/metrics and the events show the connection limits: max_connections and connect_timeout', { skip }, async () => {
+  const limited = await start_broker_with_ingress({
+    options: { logins: [test_user], max_connections: 2, connect_timeout: 1 },
+  });
+  const sockets = [];
+  try {
+    const url = `${limited.ingress_url}/metrics`;
+    for (let i = 0; i < 2; ++i) {
+      const s = net.connect(limited.port, '127.0.0.1');
+      s.on('error', () => {});
+      await new Promise((resolve) => s.once('connect', resolve));
+      sockets.push(s); // says nothing: no CONNECT
+    }
+    await wait_until(async () => (await sample_now(url, 'mqtt_broker_open_connections')) === 2,
+      wait_ms, 'two open connections');
+    const third = net.connect(limited.port, '127.0.0.1');
+    third.on('error', () => {});
+    sockets.push(third);
+    await with_deadline(new Promise((resolve) => third.once('close', resolve)), wait_ms,
+      'the third connection to be refused');
+    // Both silent sockets are closed at connect_timeout (1 s).
+    await wait_until(
+      async () => (await sample_now(url, 'mqtt_broker_limit_connect_timeouts_total')) === 2,
+      wait_ms, 'two connect timeouts', 100);
+    const m = await scrape(url);
+    assert.equal(m.value('mqtt_broker_limit_refused_connections_total'), 1);
+    assert.equal(m.value('mqtt_broker_max_connections'), 2);
+    assert.equal(m.value('mqtt_broker_open_connections'), 0);
+    const events = await (await fetch(`${limited.ingress_url}/api/events`)).json();
+    const texts = events.events.filter((e) => e.kind === 'limit').map((e) => e.text).join('\n');
+    assert.match(texts, /max_connections/);
+    assert.match(texts, /no CONNECT within/);
+    const options = await (await fetch(`${limited.ingress_url}/api/options`)).json();
+    assert.equal(options.options.max_connections, 2);
+  } finally {
+    for (const s of sockets) s.destroy();
+    await limited.stop();
+  }
 });
 
 test('inside the add-on only the ingress proxy may use the UI; /metrics stays readable', { skip }, async () => {

@@ -150,6 +150,8 @@ TEST(options_view, masks_every_password) {
   EXPECT_EQ(v["options"]["cafile"].asString(), "fullchain.pem");  // the effective one
   EXPECT_EQ(v["listeners"][1]["port"].asInt(), 8099);
   EXPECT_TRUE(v["standalone"].asBool());
+  EXPECT_EQ(v["options"]["max_connections"].asUInt64(), o.max_connections);
+  EXPECT_EQ(v["options"]["max_total_buffer_mb"].asString(), "by memory");
 }
 
 }  // namespace
