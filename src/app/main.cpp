@@ -21,6 +21,7 @@
 #include "addon/options_view.hpp"
 #include "addon/supervisor_services.hpp"
 #include "addon/system_users.hpp"
+#include "bridge/bridge_metrics.hpp"
 #include "app/flags.hpp"
 #include "app/host_resources.hpp"
 #include "app/ingress.hpp"
@@ -229,6 +230,9 @@ int run_broker(const app::flags& f, broker::logger& log) {
   core.reserve_bridge_client_ids(bridge_ids);
   store->restore_into(core);
 
+  // Built here, started once the listeners are up: /metrics reads its status.
+  transport::bridge_runner bridges(access.bridges, core, log);
+
   transport::server_config server_config;
   server_config.bind_address = f.bind_address;
   server_config.threads = f.threads;
@@ -243,8 +247,9 @@ int run_broker(const app::flags& f, broker::logger& log) {
                                                {"wss", f.wss_port},
                                                {"ingress", f.ingress_port}},
                                               !in_addon),
-                     [&store](broker::prometheus_text& out) {
+                     [&store, &bridges](broker::prometheus_text& out) {
                        storage::write_store_metrics(store->stats(), out);
+                       bridge::write_bridge_metrics(bridges.status(), out);
                      });
   if (f.ingress_port != 0) {
     server_config.listeners.push_back({"ingress", f.ingress_port});
@@ -260,7 +265,6 @@ int run_broker(const app::flags& f, broker::logger& log) {
   }
   if (supervisor) supervisor->start_discovery(f.mqtt_port);
   if (!access.bridges.empty()) log.log(log_level::info, "bridges: " + bridge_names);
-  transport::bridge_runner bridges(access.bridges, core, log);
   bridges.start();
   server.run([&core](std::chrono::steady_clock::time_point now) { core.tick(now); });
   // The bridges tell their remotes goodbye before the store writes the last changes.

@@ -48,7 +48,9 @@ ${extra}`;
 
 test('messages cross both ways with prefixes, QoS 0, 1 and 2 kept', { skip }, async () => {
   const remote = await start_remote();
-  const broker = await start_local(base_conf('b1', remote.port));
+  const broker = await start_bridged_broker(base_conf('b1', remote.port), cleanups, {
+    ingress: true,
+  });
   await bridge_connected(broker, 'b1');
   const local_sub = await connect_mqtt_js(broker.port);
   await subscribe(local_sub.client, 'local/in/#', 2);
@@ -78,6 +80,12 @@ test('messages cross both ways with prefixes, QoS 0, 1 and 2 kept', { skip }, as
   assert.equal(local_sub.inbox.messages.filter((m) => m.topic.startsWith('local/out')).length, 0);
   for (const c of [local_sub, remote_sub, local_pub, remote_pub]) await end(c.client);
   assert.match(broker.output, /\[local\.[^\]]*\.b1\] connected from bridge b1/);
+  // /metrics shows the bridge up, with what it carried (the probes and the six messages).
+  const metrics = await (await fetch(`http://127.0.0.1:${broker.ingress_port}/metrics`)).text();
+  assert.match(metrics, /^mqtt_broker_bridge_up\{bridge="b1"\} 1$/m);
+  const sample = (name) => Number(metrics.match(new RegExp(`^${name}\\{bridge="b1"\\} (\\d+)$`, 'm'))?.[1]);
+  assert.ok(sample('mqtt_broker_bridge_messages_sent_total') >= 5, metrics);
+  assert.ok(sample('mqtt_broker_bridge_messages_received_total') >= 4, metrics);
 });
 
 test('retained messages keep their flag across the bridge', { skip }, async () => {

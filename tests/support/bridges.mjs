@@ -5,13 +5,15 @@ import path from 'node:path';
 import { start_broker, test_user } from './broker.mjs';
 import { publish } from './mqtt_client.mjs';
 import { wait_until } from './deadline.mjs';
+import { free_tcp_port } from './free_port.mjs';
 
 // MQTT.js options for the remote Mosquitto, which lets anonymous clients in.
 export const anonymous = { username: undefined, password: undefined };
 
 // Starts our broker reading `conf` as <share>/mosquitto/bridge.conf. `cleanups` gets what to
 // undo at the end (the share folder, the broker).
-export async function start_bridged_broker(conf, cleanups, { data_dir, ssl_dir } = {}) {
+// `ingress`: also serve /metrics (broker.ingress_port).
+export async function start_bridged_broker(conf, cleanups, { data_dir, ssl_dir, ingress } = {}) {
   const share = fs.mkdtempSync(path.join(os.tmpdir(), 'mqtt-it-bridge-share-'));
   fs.mkdirSync(path.join(share, 'mosquitto'));
   fs.writeFileSync(path.join(share, 'mosquitto', 'bridge.conf'), conf);
@@ -20,8 +22,17 @@ export async function start_bridged_broker(conf, cleanups, { data_dir, ssl_dir }
   const broker = await start_broker({
     options: { logins: [test_user], customize: { active: true, folder: 'mosquitto' } },
     data_dir,
-    more: async () => ({ args, ready: [], info: null }),
+    more: async () => {
+      if (!ingress) return { args, ready: [], info: null };
+      const port = await free_tcp_port();
+      return {
+        args: [...args, '--ingress-port', String(port)],
+        ready: [new RegExp(`listening: ingress \\S+:${port}\\b`)],
+        info: { ingress: port },
+      };
+    },
   });
+  if (ingress) broker.ingress_port = broker.more.ingress;
   cleanups.push(() => broker.running && broker.stop());
   return broker;
 }
