@@ -46,6 +46,7 @@ const char* load_usage() {
          "  idle     --connections N  N connected idle clients (keep-alive 60)\n"
          "flags:\n"
          "  --host H (127.0.0.1)  --port P (1883)  --username U (bench)  --password P (bench)\n"
+         "  --sub-port P (subscribers on another broker of the same host: a bridge's far end)\n"
          "  --qos 0|1 (0)  --payload BYTES (64, at least 8)\n"
          "  --duration S (5)  --warmup S (1)  --count N (messages per publisher; latency: 10000)\n"
          "  --threads N (2)  --window N (1000 unreceived messages per subscriber)\n"
@@ -122,6 +123,7 @@ parse_outcome parse_load_options(const std::vector<std::string>& args) {
          return !v.empty();
        }},
       {"--port", int_flag(1, 65535, o.port)},
+      {"--sub-port", int_flag(1, 65535, o.sub_port)},
       {"--username",
        [&](const std::string& v) {
          o.username = v;

@@ -17,6 +17,9 @@ struct load_options {
   scenario_kind kind = scenario_kind::pubsub;
   std::string host = "127.0.0.1";
   std::uint16_t port = 1883;
+  // pubsub, fanout, fanin: the subscribers' broker port when it is another broker (the far end
+  // of a bridge); 0: the same as the publishers'.
+  std::uint16_t sub_port = 0;
   std::string username = "bench";
   std::string password = "bench";
   int qos = 0;

@@ -41,6 +41,7 @@ class throughput_run {
   throughput_run(const load_options& o, const asio::ip::tcp::endpoint& broker)
       : o_(o),
         broker_(broker),
+        sub_broker_(broker.address(), o.sub_port != 0 ? o.sub_port : broker.port()),
         pool_(o.threads),
         ramp_(static_cast<std::size_t>(o.connect_concurrency)) {}
   ~throughput_run() { pool_.finish(milliseconds(0)); }
@@ -62,6 +63,7 @@ class throughput_run {
 
   const load_options& o_;
   asio::ip::tcp::endpoint broker_;
+  asio::ip::tcp::endpoint sub_broker_;  // where the subscribers connect (--sub-port)
   topology topo_;
   io_pool pool_;
   connect_ramp ramp_;
@@ -104,7 +106,7 @@ void throughput_run::build(const std::string& prefix) {
     };
     h.on_closed = [this](const std::string& r, bool was) { on_closed(r, was); };
     s->client = std::make_shared<load_client>(
-        pool_.at(slot), make_client_config(o_, broker_, tag + "s" + std::to_string(i)), h);
+        pool_.at(slot), make_client_config(o_, sub_broker_, tag + "s" + std::to_string(i)), h);
     placed.emplace_back(slot, s->client);
     subs_.push_back(std::move(s));
   }
