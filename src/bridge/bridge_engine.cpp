@@ -16,6 +16,9 @@ constexpr std::chrono::seconds connack_timeout{10};
 // Local output is pulled only while less than this waits for the remote socket: a slow remote
 // holds messages back in the local session (bounded there) instead of in memory here.
 constexpr std::size_t remote_high_water = 1024 * 1024;
+// A remote that sends but does not read what the bridge sends back (acknowledgements pile up)
+// cannot make it buffer without bound: past this the connection ends.
+constexpr std::size_t max_remote_backlog = 8 * 1024 * 1024;
 // A 5.0 remote keeps a persistent bridge session this long after a disconnect (cleansession
 // false); 5.0 ends a session at once unless told otherwise [MQTT-3.1.2-23].
 constexpr std::uint32_t persistent_session_expiry = 0xFFFFFFFF;
@@ -117,6 +120,9 @@ void bridge_engine::on_remote_open(clock::time_point now, bool try_private) {
 
 void bridge_engine::send_remote(const mqtt::packet& p) {
   mqtt::encode(p, settings_.version, remote_out_);
+  if (remote_out_.size() > max_remote_backlog) {
+    close_remote("the remote does not read what the bridge sends (over 8 MiB waiting)");
+  }
 }
 
 void bridge_engine::send_local(const mqtt::packet& p) {

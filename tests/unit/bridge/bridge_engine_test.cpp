@@ -412,6 +412,26 @@ TEST_F(bridge_engine_test, no_connack_in_time_closes) {
   EXPECT_NE(engine->close_reason().find("no CONNACK"), std::string::npos);
 }
 
+TEST_F(bridge_engine_test, a_remote_that_never_reads_its_acknowledgements_is_dropped) {
+  make_engine();
+  connect();
+  // The transport never takes the output (the remote's socket is full): the acks pile up. (For
+  // bridged topics the local core's own reply limit ends it first; these match no topic line, so
+  // the bridge answers them itself.)
+  std::string bytes;
+  for (std::uint16_t id = 1; id != 0; ++id) {
+    mqtt::encode(publish("unmapped", "", mqtt::qos::at_least_once, false, id), settings.version,
+                 bytes);
+  }
+  for (int round = 0; round < 40 && !engine->should_close(); ++round) {
+    engine->on_remote_bytes(
+        std::span(reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size()), clock::now());
+  }
+  EXPECT_TRUE(engine->should_close());
+  EXPECT_NE(engine->close_reason().find("does not read"), std::string::npos)
+      << engine->close_reason();
+}
+
 TEST_F(bridge_engine_test, garbage_from_the_remote_closes_without_harm) {
   make_engine();
   connect();
