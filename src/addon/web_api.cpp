@@ -98,6 +98,21 @@ Json::Value event_json(const broker::broker_event& e) {
   return v;
 }
 
+Json::Value bridge_json(const bridge::bridge_status& b) {
+  Json::Value v(Json::objectValue);
+  v["name"] = b.name;
+  v["state"] = bridge::name_of(b.state);
+  v["address"] = b.address;
+  v["last_error"] = b.last_error;
+  v["since"] = millis(b.since);
+  v["retry_in"] = static_cast<Json::Int64>(b.retry_in.count());
+  v["connections"] = static_cast<Json::UInt64>(b.connections);
+  v["messages_received"] = static_cast<Json::UInt64>(b.messages_received);
+  v["messages_sent"] = static_cast<Json::UInt64>(b.messages_sent);
+  v["messages_unmapped"] = static_cast<Json::UInt64>(b.messages_unmapped);
+  return v;
+}
+
 std::string page_with_base(std::string_view page, std::string_view ingress) {
   // Every URL the page uses is relative, so the base decides them all.
   constexpr std::string_view marker = "<base href=\"./\">";
@@ -254,6 +269,15 @@ web_response web_api::get(std::string_view path, std::string_view query, std::st
     return json(200, v);
   }
   if (path == "/api/options") return {200, "application/json", options_json_};
+  if (path == "/api/bridges") {
+    Json::Value v(Json::objectValue);
+    Json::Value list(Json::arrayValue);
+    if (bridges_) {
+      for (const auto& b : bridges_()) list.append(bridge_json(b));
+    }
+    v["bridges"] = list;
+    return json(200, v);
+  }
   if (const ui::asset* a = ui::find_asset(path)) {
     web_response r{200, std::string(a->content_type), std::string(a->body)};
     r.cacheable = true;
@@ -330,6 +354,12 @@ std::string web_api::live_status() {
   v["retained_messages"] = static_cast<Json::UInt64>(s.retained_messages);
   v["subscriptions"] = static_cast<Json::UInt64>(s.subscriptions);
   v["dropped"] = static_cast<Json::UInt64>(s.publish_dropped);
+  // Each bridge's state: the page fetches /api/bridges when this changes.
+  Json::Value bridges(Json::arrayValue);
+  if (bridges_) {
+    for (const auto& b : bridges_()) bridges.append(b.name + ":" + bridge::name_of(b.state));
+  }
+  v["bridges"] = bridges;
   return to_text(v);
 }
 

@@ -12,6 +12,7 @@
 //   GET  /api/topic?name=T    one topic's last message, whole
 //   GET  /api/events?since=N  events after number N
 //   GET  /api/options         the options in force, passwords masked
+//   GET  /api/bridges         each bridge's state and counters
 //   POST /api/publish         {"topic", "payload", "qos", "retain"}
 //   POST /api/disconnect      {"client_id"}
 //   POST /api/delete-retained {"topic"}
@@ -26,6 +27,7 @@
 #include <string>
 #include <string_view>
 
+#include "bridge/bridge_status.hpp"
 #include "broker/broker_core.hpp"
 #include "broker/prometheus_text.hpp"
 
@@ -53,6 +55,10 @@ class web_api {
   // `options_json` is options_view_json(); `extra_metrics` adds the store's (may be empty).
   web_api(broker::broker_core& core, std::string options_json, metrics_source extra_metrics);
 
+  // Where the bridges' states come from; set once, before the server runs (none: no bridges).
+  using bridge_source = std::function<std::vector<bridge::bridge_status>()>;
+  void set_bridge_source(bridge_source source) { bridges_ = std::move(source); }
+
   web_response handle(const web_request& request);
   // A small JSON object for the live-update WebSocket.
   std::string live_status();
@@ -76,6 +82,7 @@ class web_api {
   broker::broker_core& core_;
   std::string options_json_;
   metrics_source extra_metrics_;
+  bridge_source bridges_;
   std::array<std::atomic<std::uint64_t>, 5> limit_hits_{};
 };
 

@@ -265,6 +265,8 @@ int run_broker(const app::flags& f, broker::logger& log) {
   }
   if (supervisor) supervisor->start_discovery(f.mqtt_port);
   if (!access.bridges.empty()) log.log(log_level::info, "bridges: " + bridge_names);
+  // Before server.run(): no request is served yet.
+  web.set_bridge_source([&bridges] { return bridges.status(); });
   bridges.start();
   server.run([&core](std::chrono::steady_clock::time_point now) { core.tick(now); });
   // The bridges tell their remotes goodbye before the store writes the last changes.

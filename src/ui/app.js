@@ -6,6 +6,7 @@ const state = {
   clients_version: -1,
   topics_seq: 0,
   events_seq: 0,
+  bridges: '[]',
   topics: new Map(), // topic -> entry from /api/topics
   filter: '#',
   selected: null,
@@ -274,6 +275,21 @@ async function load_events() {
   state.events_seq = data.last;
 }
 
+// ---- bridges
+async function load_bridges() {
+  const data = await api('api/bridges');
+  $('bridges-box').hidden = data.bridges.length === 0;
+  const body = $('bridges').tBodies[0];
+  body.replaceChildren();
+  for (const b of data.bridges) {
+    body.append(el('tr', { 'data-bridge': b.name, class: 'bridge ' + b.state },
+      el('td', { class: 'mono' }, b.name), el('td', {}, b.state), el('td', { class: 'mono' }, b.address),
+      el('td', {}, ago(b.since)), el('td', {}, b.last_error),
+      el('td', { class: 'num' }, b.messages_received), el('td', { class: 'num' }, b.messages_sent)));
+  }
+  state.bridges = JSON.stringify(data.bridges.map((b) => `${b.name}:${b.state}`));
+}
+
 // ---- live updates
 // The broker pushes a status only when it changed: one that arrives during a refresh is kept and
 // handled right after it, never dropped.
@@ -297,6 +313,7 @@ async function on_status(s) {
         state.events_seq = 0;
       }
       if (now.events_seq !== state.events_seq) await load_events();
+      if (JSON.stringify(now.bridges ?? []) !== state.bridges) await load_bridges();
     }
   } catch (e) {
     console.warn('refresh failed', e);

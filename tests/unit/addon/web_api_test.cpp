@@ -129,6 +129,25 @@ TEST_F(web_api_test, status_and_events_carry_change_numbers) {
   EXPECT_EQ(parse(get("/api/events?since=1").body)["events"].size(), 0u);
 }
 
+TEST_F(web_api_test, bridges_show_in_the_api_and_the_live_status) {
+  EXPECT_EQ(parse(get("/api/bridges").body)["bridges"].size(), 0u);  // none configured
+  bridge::bridge_status up;
+  up.name = "cloud";
+  up.state = bridge::bridge_state::connected;
+  up.address = "broker.example:8883";
+  up.messages_sent = 7;
+  bridge::bridge_status down;
+  down.name = "backup";
+  down.state = bridge::bridge_state::waiting;
+  down.last_error = "connection refused";
+  api.set_bridge_source([&] { return std::vector<bridge::bridge_status>{up, down}; });
+  const Json::Value list = parse(get("/api/bridges").body)["bridges"];
+  ASSERT_EQ(list.size(), 2u);
+  EXPECT_EQ(list[0]["state"].asString(), "connected");
+  EXPECT_EQ(list[1]["last_error"].asString(), "connection refused");
+  EXPECT_EQ(parse(api.live_status())["bridges"][1].asString(), "backup:waiting");
+}
+
 TEST(url_decode, decodes_escapes_and_plus) {
   EXPECT_EQ(url_decode("a%2Fb+c%23"), "a/b c#");
   EXPECT_EQ(url_decode("%zz"), std::nullopt);
