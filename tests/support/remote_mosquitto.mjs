@@ -11,6 +11,7 @@ import { with_deadline } from './deadline.mjs';
 const start_deadline_ms = 10000;
 const stop_deadline_ms = 5000;
 const mosquitto_binary = fs.existsSync('/usr/sbin/mosquitto') ? '/usr/sbin/mosquitto' : 'mosquitto';
+const setpriv = '/usr/bin/setpriv';
 
 class remote_mosquitto {
   constructor({ child, port, dir }) {
@@ -92,7 +93,12 @@ export async function start_remote_mosquitto({ port, persistence_dir, tls } = {}
   if (process.getuid?.() === 0) lines.push('user root');
   const config = path.join(dir, 'mosquitto.conf');
   fs.writeFileSync(config, lines.join('\n') + '\n');
-  const child = spawn(mosquitto_binary, ['-c', config], { stdio: ['ignore', 'pipe', 'pipe'] });
+  // setpriv (util-linux) makes the kernel kill the remote when this test process dies, even by
+  // SIGKILL or a test runner's timeout, when no exit handler runs; it execs, keeping the PID.
+  const [command, args] = fs.existsSync(setpriv)
+    ? [setpriv, ['--pdeathsig', 'KILL', '--', mosquitto_binary, '-c', config]]
+    : [mosquitto_binary, ['-c', config]];
+  const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   const remote = new remote_mosquitto({ child, port: chosen, dir });
   await with_deadline(
     new Promise((resolve, reject) => {
