@@ -164,10 +164,16 @@ test('a subscriber that never reads costs bounded memory under a 200 MB QoS 0 fl
   );
   // The never-reading client may hold 16 MiB (max_client_buffer_mb); the rest is slack for the
   // allocator and the I/O buffers. Without a bound the flood would stay in memory.
-  assert.ok(
-    rss_peak - rss_before < 64 * mib,
-    `broker RSS grew by ${((rss_peak - rss_before) / mib).toFixed(1)} MiB`,
-  );
+  // Under AddressSanitizer (scripts/sanitize.sh sets ASAN_OPTIONS) freed memory waits in a
+  // 256 MiB quarantine and every allocation carries shadow memory, so RSS says nothing about the
+  // broker's bound there: the release pass checks it, the sanitizer pass checks the flood's memory
+  // safety.
+  if (!process.env.ASAN_OPTIONS) {
+    assert.ok(
+      rss_peak - rss_before < 64 * mib,
+      `broker RSS grew by ${((rss_peak - rss_before) / mib).toFixed(1)} MiB`,
+    );
+  }
   await wait_until(
     () => /QoS 0 messages are dropped for this client/.test(broker.output),
     5000,
