@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "broker/broker_state.hpp"
+#include "broker/client_info.hpp"
 #include "broker/connection_state.hpp"
 #include "mqtt/encoder.hpp"
 #include "mqtt/reason_code.hpp"
@@ -52,18 +53,6 @@ void wake_self(connection_state& st) {
   if (st.link) st.link->wake();
 }
 
-std::string describe_version(mqtt::protocol_version v) {
-  switch (v) {
-    case mqtt::protocol_version::v3_1:
-      return "3.1";
-    case mqtt::protocol_version::v3_1_1:
-      return "3.1.1";
-    case mqtt::protocol_version::v5:
-      return "5.0";
-  }
-  return "?";
-}
-
 std::uint8_t connack_code(auth_result r, bool v5) {
   switch (r) {
     case auth_result::accepted:
@@ -97,7 +86,7 @@ void refuse_connect(connection_state& st, std::uint8_t code, std::string reason,
   // A refused CONNECT gets its CONNACK, then the connection closes [MQTT-3.2.2-5]
   // [MQTT-3.2.2-7].
   reply(st, mqtt::connack_packet{false, code, {}});
-  reason += " (MQTT " + describe_version(st.version) + ", " +
+  reason += std::string(" (MQTT ") + protocol_name(st.version) + ", " +
             (is_v5(st) ? code_text(code) : "return code " + std::to_string(code)) + ")";
   close_with(st, log_level::notice, std::move(reason));
 }
@@ -176,7 +165,7 @@ void finish_connect(const std::shared_ptr<connection_state>& self, auth_result r
   }
   st.broker.log().log(log_level::info, st.client_id,
                       "connected from " + st.remote_address + " (MQTT " +
-                          describe_version(st.version) + ", user " + user + ", keep-alive " +
+                          protocol_name(st.version) + ", user " + user + ", keep-alive " +
                           std::to_string(st.keep_alive) + " s, " + session_text +
                           (present ? ", session resumed" : "") + ")");
   // Packets the client sent behind its CONNECT waited for the verdict.
