@@ -27,6 +27,16 @@ const char* protocol_name(mqtt::protocol_version version) {
   return "?";
 }
 
+std::uint64_t fresh_seed() {
+  static const std::uint64_t base = [] {
+    std::random_device device;
+    return (static_cast<std::uint64_t>(device()) << 32) ^ device();
+  }();
+  static std::atomic<std::uint64_t> count{0};
+  // Golden-ratio steps: every seed differs, and all of them are as unpredictable as the base.
+  return base + 0x9E3779B97F4A7C15ull * count.fetch_add(1, std::memory_order_relaxed);
+}
+
 broker_state::broker_state(broker_config config, authenticator& auth, logger& log,
                            const authorizer* acl, persistence* store)
     : config_(std::move(config)),

@@ -50,6 +50,10 @@ enum class output_status {
   over_budget,  // QoS 1/2 past the client's budget: disconnect, the session keeps them
 };
 
+// A seed for a broker's generator of client ids: the operating system is asked once per process
+// (opening it costs more than a whole fuzz input), later brokers get distinct steps from there.
+std::uint64_t fresh_seed();
+
 class broker_state {
  public:
   broker_state(broker_config config, authenticator& auth, logger& log, const authorizer* acl,
@@ -224,7 +228,7 @@ class broker_state {
   // a broker nobody looks at pays nothing per message for it.
   bool monitoring_ = false;
   std::chrono::steady_clock::time_point last_watched_{};
-  std::mt19937_64 random_{std::random_device{}()};
+  std::mt19937_64 random_{fresh_seed()};
   limit_episodes episodes_;
   login_throttle throttle_{config_.login_throttle};
 };
