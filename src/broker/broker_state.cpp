@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <shared_mutex>
 #include <span>
 
 #include "mqtt/reason_code.hpp"
@@ -357,7 +358,7 @@ broker_state::shared_member* broker_state::pick_member_locked(shared_group& g, m
 }
 
 std::size_t broker_state::publish(message_ptr msg, const connection_state* from) {
-  std::lock_guard lock(mutex_);
+  std::shared_lock lock(mutex_);
   return route_locked(msg, from ? from->attached : nullptr);
 }
 
@@ -370,17 +371,22 @@ void broker_state::reserve_bridge_client_ids(std::vector<std::string> ids) {
 }
 
 bool broker_state::is_bridge_client_id(std::string_view client_id) const {
-  std::lock_guard lock(mutex_);
+  std::shared_lock lock(mutex_);
   return std::find(bridge_client_ids_.begin(), bridge_client_ids_.end(), client_id) !=
          bridge_client_ids_.end();
 }
 
 std::size_t broker_state::route_locked(const message_ptr& msg, const session* from) {
-  if (monitoring_) monitor_.record(msg, std::chrono::system_clock::now());
+  if (monitoring_.load(std::memory_order_relaxed)) {
+    std::lock_guard monitor(monitor_mutex_);
+    monitor_.record(msg, std::chrono::system_clock::now());
+  }
   if (msg->retain()) {
     // $SYS statistics describe this run only: kept in memory, never written (an idle broker
     // would otherwise write to the SD card every 10 s, and restore stale figures).
     const bool durable = store_ && msg->topic().rfind("$SYS/", 0) != 0;
+    // Held while telling the store too, so the store gets a topic's changes in their order.
+    std::lock_guard retained(retained_mutex_);
     if (msg->payload().empty()) {
       retained_.erase(msg->topic());
       if (durable) store_->retained_erased(msg->topic());
@@ -434,13 +440,19 @@ std::size_t broker_state::route_locked(const message_ptr& msg, const session* fr
   // Each shared subscription group matching the topic: one member, in turn [MQTT-4.8.2].
   for (auto& [key, group] : shared_) {
     if (!mqtt::topic_matches(group.filter, msg->topic())) continue;
-    shared_member* m = pick_member_locked(group, msg->qos());
-    if (!m) continue;
+    shared_member picked;
+    {
+      std::lock_guard turn(shared_pick_mutex_);
+      shared_member* m = pick_member_locked(group, msg->qos());
+      if (!m) continue;
+      picked = *m;
+    }
     std::vector<std::uint32_t> ids;
-    if (m->options.identifier != 0) ids.push_back(m->options.identifier);
+    if (picked.options.identifier != 0) ids.push_back(picked.options.identifier);
     ++delivered;
-    deliver_locked(*m->s, msg, min_qos(msg->qos(), m->options.max_qos),
-                   m->options.retain_as_published && msg->retain(), false, std::move(ids), key);
+    deliver_locked(*picked.s, msg, min_qos(msg->qos(), picked.options.max_qos),
+                   picked.options.retain_as_published && msg->retain(), false, std::move(ids),
+                   key);
   }
   return delivered;
 }
@@ -451,17 +463,25 @@ void broker_state::deliver_locked(session& s, const message_ptr& msg, mqtt::qos 
   // QoS 0 is not kept for an offline client; QoS 1 and 2 are [MQTT-3.1.2-5].
   if (!s.owner && q == mqtt::qos::at_most_once) return;
   if (acl_ && !s.bridge() && !acl_->can_receive(identity_of(s), msg->topic())) return;
-  const enqueue_result result = s.enqueue(msg, q, retain, on_subscribe, std::move(sub_ids), share);
+  enqueue_result result;
+  bool first_drop = false;
+  {
+    std::lock_guard delivery(s.delivery_mutex());
+    result = s.enqueue(msg, q, retain, on_subscribe, std::move(sub_ids), share);
+    if (result != enqueue_result::queued && result != enqueue_result::over_budget) {
+      first_drop = s.take_first_drop_notice();
+    }
+  }
   if (result == enqueue_result::over_budget) {
     limit_counters::add(counters_.limits.disconnected_for_budget);
-    s.owner->over_budget = true;
+    s.owner->over_budget.store(true, std::memory_order_relaxed);
   } else if (result != enqueue_result::queued) {
-    count_drop_locked(s, result);
+    count_drop(s, result, first_drop);
   }
   if (s.owner && s.owner->link) s.owner->link->wake();
 }
 
-void broker_state::count_drop_locked(session& s, enqueue_result why) {
+void broker_state::count_drop(const session& s, enqueue_result why, bool first) {
   counters_.publish_dropped.fetch_add(1, std::memory_order_relaxed);
   std::string what;
   switch (why) {
@@ -488,7 +508,7 @@ void broker_state::count_drop_locked(session& s, enqueue_result why) {
              " bytes): messages are dropped for this session";
       break;
   }
-  if (s.take_first_drop_notice()) {
+  if (first) {
     events_.add(event_kind::limit, s.client_id(), what);
     log_.log(log_level::info, s.client_id(),
              what + ". Further drops are counted in $SYS/broker/publish/messages/dropped");
@@ -531,6 +551,7 @@ std::vector<std::uint8_t> broker_state::subscribe(connection_state& conn,
     if (shared) continue;
     if (sub.retain_handling == 2 || (sub.retain_handling == 1 && !is_new)) continue;
     std::vector<std::string> expired;
+    std::lock_guard retained(retained_mutex_);
     retained_.match(sub.filter, [&](const message_ptr& msg) {
       if (msg->expired(now)) {
         expired.push_back(msg->topic());
@@ -570,9 +591,10 @@ std::vector<std::uint8_t> broker_state::unsubscribe(connection_state& conn,
 }
 
 bool broker_state::on_ack(connection_state& conn, mqtt::packet_type type, std::uint16_t id) {
-  std::lock_guard lock(mutex_);
+  std::shared_lock lock(mutex_);
   session* s = conn.attached;
   if (!s) return false;
+  std::unique_lock delivery(s->delivery_mutex());
   bool matched = false;
   switch (type) {
     case mqtt::packet_type::puback:
@@ -588,42 +610,55 @@ bool broker_state::on_ack(connection_state& conn, mqtt::packet_type type, std::u
       break;
   }
   // A freed slot in the in-flight window may let queued messages go.
-  if (matched && s->has_sendable() && conn.link) conn.link->wake();
+  const bool wake = matched && s->has_sendable();
+  delivery.unlock();
+  if (wake && conn.link) conn.link->wake();
   return matched;
 }
 
+template <typename Fn>
+auto broker_state::with_delivery(connection_state& conn, Fn&& fn) -> decltype(fn(nullptr)) {
+  std::shared_lock lock(mutex_);
+  session* s = conn.attached;
+  if (!s) return fn(nullptr);
+  std::lock_guard delivery(s->delivery_mutex());
+  return fn(s);
+}
+
 bool broker_state::has_incoming_qos2(connection_state& conn, std::uint16_t id) {
-  std::lock_guard lock(mutex_);
-  return conn.attached && conn.attached->has_incoming_qos2(id);
+  return with_delivery(conn, [&](session* s) { return s && s->has_incoming_qos2(id); });
 }
 
 std::size_t broker_state::incoming_qos2_count(connection_state& conn) {
-  std::lock_guard lock(mutex_);
-  return conn.attached ? conn.attached->incoming_qos2_count() : 0;
+  return with_delivery(conn,
+                       [&](session* s) -> std::size_t { return s ? s->incoming_qos2_count() : 0; });
 }
 
 bool broker_state::remember_incoming_qos2(connection_state& conn, std::uint16_t id) {
-  std::lock_guard lock(mutex_);
-  return conn.attached ? conn.attached->remember_incoming_qos2(id) : false;
+  return with_delivery(conn, [&](session* s) { return s && s->remember_incoming_qos2(id); });
 }
 
 void broker_state::release_incoming_qos2(connection_state& conn, std::uint16_t id) {
-  std::lock_guard lock(mutex_);
-  if (conn.attached) conn.attached->release_incoming_qos2(id);
+  with_delivery(conn, [&](session* s) {
+    if (s) s->release_incoming_qos2(id);
+  });
 }
 
 output_status broker_state::take_output(connection_state& conn, std::vector<outgoing_publish>& out,
                                         std::size_t byte_budget) {
-  std::lock_guard lock(mutex_);
+  std::shared_lock lock(mutex_);
   if (conn.taken_over) return output_status::taken_over;
-  if (conn.over_budget) return output_status::over_budget;
-  if (conn.attached) conn.attached->take_sendable(out, byte_budget);
+  if (conn.over_budget.load(std::memory_order_relaxed)) return output_status::over_budget;
+  if (session* s = conn.attached) {
+    std::lock_guard delivery(s->delivery_mutex());
+    s->take_sendable(out, byte_budget);
+  }
   return output_status::open;
 }
 
 void broker_state::post_to(const std::shared_ptr<connection_state>& conn,
                            std::function<void()> fn) {
-  std::lock_guard lock(mutex_);
+  std::shared_lock lock(mutex_);
   if (conn->link) conn->link->post(std::move(fn));
 }
 
@@ -640,7 +675,7 @@ void broker_state::after_durable(const std::shared_ptr<connection_state>& conn,
 }
 
 void broker_state::restore_retained(message_ptr msg) {
-  std::lock_guard lock(mutex_);
+  std::lock_guard lock(retained_mutex_);
   retained_.store(std::move(msg));
 }
 
@@ -680,7 +715,7 @@ void broker_state::restore_session(const std::string& client_id, const std::stri
 }
 
 std::string broker_state::assign_client_id() {
-  std::lock_guard lock(mutex_);
+  std::lock_guard lock(random_mutex_);
   char id[40];
   std::snprintf(id, sizeof id, "auto-%016llx", static_cast<unsigned long long>(random_()));
   return id;
@@ -731,43 +766,50 @@ connection_totals broker_state::totals() const {
 }
 
 topic_query_result broker_state::topics(const topic_query& q) const {
-  std::lock_guard lock(mutex_);
+  std::lock_guard monitor(monitor_mutex_);
   return monitor_.query(q);
 }
 
 std::uint64_t broker_state::topics_version() const {
-  std::lock_guard lock(mutex_);
+  std::lock_guard monitor(monitor_mutex_);
   return monitor_.seq();
 }
 
 void broker_state::watch(std::chrono::steady_clock::time_point now) {
   std::lock_guard lock(mutex_);
+  std::lock_guard monitor(monitor_mutex_);
   last_watched_ = now;
-  if (monitoring_) return;
-  monitoring_ = true;
+  if (monitoring_.load()) return;
+  monitoring_.store(true);
   // The tree starts with every retained message; live ones join as they are routed.
   const auto wall = std::chrono::system_clock::now();
+  std::lock_guard retained(retained_mutex_);
   retained_.for_each([&](const message_ptr& msg) { monitor_.restore(msg, wall); });
 }
 
 void broker_state::unwatch_if_idle(std::chrono::steady_clock::time_point now) {
-  std::lock_guard lock(mutex_);
-  if (!monitoring_ || now - last_watched_ < config_.ui_watch_linger) return;
-  monitoring_ = false;
+  std::lock_guard monitor(monitor_mutex_);
+  if (!monitoring_.load() || now - last_watched_ < config_.ui_watch_linger) return;
+  monitoring_.store(false);
   monitor_.clear();
 }
 
 topic_monitor_figures broker_state::monitor_figures() const {
-  std::lock_guard lock(mutex_);
+  std::lock_guard monitor(monitor_mutex_);
   return monitor_.figures();
 }
 
 std::optional<topic_entry> broker_state::topic(std::string_view name) const {
-  std::lock_guard lock(mutex_);
+  std::unique_lock monitor(monitor_mutex_);
   const topic_entry* e = monitor_.find(name);
   if (!e) {
+    monitor.unlock();
     // Over the monitor's cap, a retained message is still found in the retained store.
-    message_ptr retained = retained_.find(name);
+    message_ptr retained;
+    {
+      std::lock_guard lock(retained_mutex_);
+      retained = retained_.find(name);
+    }
     if (!retained) return std::nullopt;
     topic_entry r;
     r.topic = retained->topic();
@@ -782,7 +824,7 @@ std::optional<topic_entry> broker_state::topic(std::string_view name) const {
 }
 
 bool broker_state::request_disconnect(std::string_view client_id) {
-  std::lock_guard lock(mutex_);
+  std::shared_lock lock(mutex_);
   auto it = sessions_.find(std::string(client_id));
   if (it == sessions_.end() || !it->second->owner) return false;
   connection_state& conn = *it->second->owner;
@@ -792,22 +834,21 @@ bool broker_state::request_disconnect(std::string_view client_id) {
 }
 
 std::size_t broker_state::retained_count() const {
-  std::lock_guard lock(mutex_);
+  std::lock_guard lock(retained_mutex_);
   return retained_.size();
 }
 
 std::size_t broker_state::subscription_count() const {
-  std::lock_guard lock(mutex_);
+  std::shared_lock lock(mutex_);
   return subscriptions_.size() + shared_count_;
 }
 
 std::size_t broker_state::buffered_bytes() const {
-  std::lock_guard lock(mutex_);
-  return pool_.used;
+  return pool_.used.load(std::memory_order_relaxed);
 }
 
 std::size_t broker_state::session_count() const {
-  std::lock_guard lock(mutex_);
+  std::shared_lock lock(mutex_);
   return sessions_.size();
 }
 
@@ -837,10 +878,10 @@ void broker_state::publish_sys(std::chrono::steady_clock::time_point now) {
   };
   std::lock_guard lock(mutex_);
   const std::pair<const char*, std::string> counts[] = {
-      {"$SYS/broker/retained messages/count", value(retained_.size())},
+      {"$SYS/broker/retained messages/count", value(retained_count())},
       {"$SYS/broker/subscriptions/count", value(subscriptions_.size() + shared_count_)},
       {"$SYS/broker/clients/total", value(sessions_.size())},
-      {"$SYS/broker/limits/buffered/bytes", value(pool_.used)},
+      {"$SYS/broker/limits/buffered/bytes", value(pool_.used.load())},
   };
   using entry = std::pair<const char*, std::string>;
   for (std::span<const entry> list :

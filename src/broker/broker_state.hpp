@@ -1,7 +1,22 @@
 #pragma once
 // Everything connections share: sessions by client id, the subscription tree, retained messages,
-// counters. One mutex guards it; it is held only for in-memory work, never across I/O, and wakes
-// a connection through transport_link::wake(), which only posts.
+// counters. Held only for in-memory work, never across I/O; a connection is woken through
+// transport_link::wake(), which only posts.
+//
+// Locking, so that I/O threads publishing at once do not wait for each other:
+// - mutex_ (rw_lock.hpp), taken shared by the hot paths (publish, acknowledgements, output) and
+//   exclusively by whatever changes the structure: the session map, the subscription tree and
+//   shared groups, which connection owns which session, wills, session expiry. Under the
+//   exclusive lock everything below is free to touch without its own lock.
+// - each session's delivery_mutex(), for its queue and in-flight messages: a publisher's thread
+//   and the session's own connection change them at once. Held for the session alone; never two
+//   at a time.
+// - retained_mutex_ and monitor_mutex_: the retained store and the web UI's topic monitor, always
+//   (they are read without mutex_ too).
+// - shared_pick_mutex_ and random_mutex_: the shared groups' turns and the client id generator.
+// Order: mutex_, then retained_mutex_, then one session's delivery_mutex(); the others are taken
+// last and alone. Functions named *_locked need mutex_ held, shared at least; the ones that need
+// it exclusively say so.
 
 #include <atomic>
 #include <chrono>
@@ -27,6 +42,7 @@
 #include "broker/message.hpp"
 #include "broker/persistence.hpp"
 #include "broker/retained_store.hpp"
+#include "broker/rw_lock.hpp"
 #include "broker/session.hpp"
 #include "broker/subscription_tree.hpp"
 #include "broker/topic_monitor.hpp"
@@ -165,6 +181,10 @@ class broker_state {
 
  private:
   std::size_t route_locked(const message_ptr& msg, const session* from = nullptr);
+  // Calls fn(session*) with mutex_ shared and the session's delivery mutex held; with null when
+  // the connection serves no session.
+  template <typename Fn>
+  auto with_delivery(connection_state& conn, Fn&& fn) -> decltype(fn(nullptr));
   // `on_subscribe`: a retained message answering a SUBSCRIBE (RETAIN set, not limited by the
   // queue, see session::enqueue).
   // `share`: the shared subscription ("$share/<group>/<filter>") it came through, if any.
@@ -181,12 +201,15 @@ class broker_state {
     std::vector<shared_member> members;
     std::size_t next = 0;
   };
-  // Into the subscription tree, or into its shared group. Returns whether it is new.
+  // Into the subscription tree, or into its shared group. Returns whether it is new. Exclusive.
   bool add_subscription_locked(session& s, const mqtt::subscription& sub);
   void remove_subscription_locked(session& s, std::string_view filter);
-  // The member that gets the next message of `q`, or null when none can take it.
+  // The member that gets the next message of `q`, or null when none can take it. Exclusive, or
+  // shared with shared_pick_mutex_.
   shared_member* pick_member_locked(shared_group& g, mqtt::qos q);
-  void count_drop_locked(session& s, enqueue_result why);
+  // `first`: the session's first drop (session::take_first_drop_notice), worth a log line.
+  void count_drop(const session& s, enqueue_result why, bool first);
+  // Exclusive, like the other changes of the structure below.
   void end_session_locked(session& s);
   void store_expiry_locked(const session& s,
                            std::optional<std::chrono::system_clock::time_point> ended_at);
@@ -214,7 +237,11 @@ class broker_state {
   std::atomic<std::uint64_t> clients_version_{0};
   const std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
 
-  mutable std::mutex mutex_;
+  mutable rw_lock mutex_;
+  mutable std::mutex retained_mutex_;
+  mutable std::mutex monitor_mutex_;
+  std::mutex shared_pick_mutex_;
+  std::mutex random_mutex_;
   buffer_pool pool_;  // before sessions_: they give their bytes back to it when destroyed
   std::unordered_map<std::string, std::unique_ptr<session>> sessions_;
   std::unordered_map<std::string, delayed_will> delayed_wills_;
@@ -226,7 +253,7 @@ class broker_state {
   topic_monitor monitor_;
   // The monitor records only while someone watches (the web UI asked within ui_watch_linger):
   // a broker nobody looks at pays nothing per message for it.
-  bool monitoring_ = false;
+  std::atomic<bool> monitoring_{false};
   std::chrono::steady_clock::time_point last_watched_{};
   std::mt19937_64 random_{fresh_seed()};
   limit_episodes episodes_;

@@ -1,7 +1,8 @@
 #pragma once
 // The state of one network connection, shared between the connection (its own thread) and the
-// broker state (any thread, under its lock). Fields marked [locked] are read and written only
-// with broker_state's lock held; the rest belong to the connection's own thread.
+// broker state (any thread, under its lock). Fields marked [locked] are written only with
+// broker_state's lock held exclusively, and read with it held at least shared; the rest belong
+// to the connection's own thread, or are atomic.
 
 #include <atomic>
 #include <chrono>
@@ -66,8 +67,9 @@ struct connection_state {
   // PUBLISH packets in from the client and out to it; read from other threads for the web UI.
   std::atomic<std::uint64_t> messages_in{0};
   std::atomic<std::uint64_t> messages_out{0};
-  // [locked] QoS 1/2 messages past the client's output budget: disconnect it.
-  bool over_budget = false;
+  // QoS 1/2 messages past the client's output budget: disconnect it. Set by publishers on any
+  // thread.
+  std::atomic<bool> over_budget{false};
 
   enum class phase { awaiting_connect, authenticating, connected, closing, closed };
   phase stage = phase::awaiting_connect;

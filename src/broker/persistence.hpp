@@ -1,7 +1,9 @@
 #pragma once
 // What the broker tells durable storage, change by change, so a restart or a crash finds the
-// retained messages and the persistent sessions again. Called under the broker state's lock:
-// implementations only queue the change (the disk work happens on their own thread).
+// retained messages and the persistent sessions again. Called from several threads at once, under
+// one of the broker state's locks: the changes of one key (a retained topic, a session's delivery)
+// come in their order, those of different keys may interleave. Implementations only queue the
+// change (the disk work happens on their own thread).
 //
 // Only persistent sessions (clean session = 0, or a 5.0 session expiry above 0) are stored, and of
 // their messages only QoS 1 and 2: QoS 0 carries no delivery promise.

@@ -1,15 +1,18 @@
 #pragma once
 // One client's session [MQTT-4.1]: its subscriptions, the messages waiting for it, the QoS 1/2
 // messages in flight in both directions. Lives on while the client is offline when it asked for
-// a persistent session. Not thread-safe: the broker state's lock guards it.
+// a persistent session. Not thread-safe. broker_state.hpp says what guards what: its messages and
+// packet ids are guarded by delivery_mutex(), everything else by the broker state's lock.
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <deque>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -47,14 +50,15 @@ struct outgoing_publish {
 // so a flood of empty messages is bounded too.
 std::size_t queue_cost(const message& m);
 
-// The bytes queued in every session together, against max_total_buffer_bytes. Guarded by the
-// broker state's lock, like the sessions.
+// The bytes queued in every session together, against max_total_buffer_bytes. Sessions on
+// several threads charge it at once: the figures are atomic, and a check against them may be
+// off by what other threads charge meanwhile (a few messages), which the limit's margin covers.
 struct buffer_pool {
-  std::size_t used = 0;
-  std::size_t limit = static_cast<std::size_t>(-1);
+  std::atomic<std::size_t> used{0};
+  std::size_t limit = static_cast<std::size_t>(-1);  // set before any session exists
   // Sessions holding more than session.cpp's small_queue: the budget's fair share is the limit
   // divided among them.
-  std::size_t heavy = 0;
+  std::atomic<std::size_t> heavy{0};
 };
 
 enum class enqueue_result {
@@ -182,6 +186,10 @@ class session {
   // The live connection, or null while offline. Guarded by the broker state's lock.
   connection_state* owner = nullptr;
 
+  // Guards the delivery state (queue, in flight, incoming QoS 2 ids, drop counts): what
+  // publishers on other threads and the session's own connection change at the same time.
+  std::mutex& delivery_mutex() const { return delivery_mutex_; }
+
  private:
   struct inflight_entry {
     outgoing_publish publish;
@@ -228,6 +236,7 @@ class session {
   std::uint16_t last_packet_id_ = 0;
   std::uint64_t dropped_ = 0;
   bool drop_noticed_ = false;
+  mutable std::mutex delivery_mutex_;
 };
 
 }  // namespace broker
