@@ -758,34 +758,21 @@ void collect_output(connection_state& st, output_batch& out) {
       continue;
     }
     ++publishes;
-    const message& m = *o.msg;
+    // Each copy is encoded into the batch: a small one is copied there anyway, a large one's
+    // payload goes out from the message's own buffer, shared by every subscriber. (A cached
+    // whole encoding per message doubled the memory of every queued or retained message.)
     if (v5) {
-      if (o.qos == mqtt::qos::at_most_once && o.sub_ids.empty() && !m.expires_at() &&
-          st.client_alias_max == 0) {
-        // Nothing of this copy's own: one encoding shared by every such subscriber.
-        auto encoded = m.encoded_qos0_v5(o.retain);
-        if (encoded->size() < copy_below) {
-          bytes += *encoded;
-        } else {
-          out.append_shared(std::move(encoded));
-        }
-        continue;
-      }
       encode_publish_v5(st, o, bytes, out);
       continue;
     }
-    if (o.qos == mqtt::qos::at_most_once) {
-      auto encoded = m.encoded_qos0(o.retain);
-      if (encoded->size() < copy_below) {
-        bytes += *encoded;
-      } else {
-        out.append_shared(std::move(encoded));
-      }
-      continue;
+    const message& m = *o.msg;
+    const bool acked = o.qos != mqtt::qos::at_most_once;
+    mqtt::encode_publish_head(m.topic(), o.qos, o.retain, o.dup, acked ? 2 : 0, m.payload().size(),
+                              bytes);
+    if (acked) {
+      bytes += static_cast<char>(o.packet_id >> 8);
+      bytes += static_cast<char>(o.packet_id & 0xFF);
     }
-    mqtt::encode_publish_head(m.topic(), o.qos, o.retain, o.dup, 2, m.payload().size(), bytes);
-    bytes += static_cast<char>(o.packet_id >> 8);
-    bytes += static_cast<char>(o.packet_id & 0xFF);
     if (m.payload().size() < copy_below) {
       bytes += m.payload();
     } else {

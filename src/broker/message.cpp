@@ -23,36 +23,6 @@ std::uint32_t message::remaining_seconds(wall_clock::time_point now) const {
   return seconds > 0xFFFFFFFF ? 0xFFFFFFFFu : static_cast<std::uint32_t>(seconds);
 }
 
-std::shared_ptr<const std::string> message::encoded_qos0(bool retain) const {
-  const int slot = retain ? 1 : 0;
-  std::call_once(encoded_once_[slot], [&] {
-    auto bytes = std::make_shared<std::string>();
-    bytes->reserve(topic_.size() + payload_->size() + 8);
-    mqtt::encode_publish_head(topic_, mqtt::qos::at_most_once, retain, false, 0, payload_->size(),
-                              *bytes);
-    bytes->append(*payload_);
-    encoded_[slot] = std::move(bytes);
-  });
-  return encoded_[slot];
-}
-
-std::shared_ptr<const std::string> message::encoded_qos0_v5(bool retain) const {
-  const int slot = retain ? 3 : 2;
-  std::call_once(encoded_once_[slot], [&] {
-    auto bytes = std::make_shared<std::string>();
-    const auto props_size = static_cast<std::uint32_t>(props_wire_.size());
-    const std::size_t tail = mqtt::varint_size(props_size) + props_size;
-    bytes->reserve(topic_.size() + tail + payload_->size() + 8);
-    mqtt::encode_publish_head(topic_, mqtt::qos::at_most_once, retain, false, tail,
-                              payload_->size(), *bytes);
-    mqtt::encode_varint(props_size, *bytes);
-    bytes->append(props_wire_);
-    bytes->append(*payload_);
-    encoded_[slot] = std::move(bytes);
-  });
-  return encoded_[slot];
-}
-
 message_ptr make_message(std::string topic, std::string payload, mqtt::qos q, bool retain,
                          const mqtt::properties& props, message::wall_clock::time_point now) {
   mqtt::properties kept;

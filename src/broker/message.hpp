@@ -5,7 +5,6 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <string>
 
@@ -41,14 +40,6 @@ class message {
   // Interval of a forwarded copy [MQTT-3.3.2-6].
   std::uint32_t remaining_seconds(wall_clock::time_point now) const;
 
-  // The whole QoS 0 PUBLISH for 3.1 / 3.1.1 subscribers, encoded on first use and then shared by
-  // every subscriber; `retain` is the flag as delivered (set only for retained-on-subscribe).
-  std::shared_ptr<const std::string> encoded_qos0(bool retain) const;
-  // The same for 5.0 subscribers, with the forwarded properties: shared by every 5.0 subscriber
-  // whose copy adds nothing of its own (no expiry left to count, no subscription identifier, no
-  // topic alias).
-  std::shared_ptr<const std::string> encoded_qos0_v5(bool retain) const;
-
  private:
   std::string topic_;
   std::shared_ptr<const std::string> payload_;
@@ -57,9 +48,6 @@ class message {
   mqtt::properties props_;
   std::string props_wire_;
   std::optional<wall_clock::time_point> expires_at_;
-  // [retain] for 3.1.1, [2 + retain] for 5.0.
-  mutable std::once_flag encoded_once_[4];
-  mutable std::shared_ptr<const std::string> encoded_[4];
 };
 
 using message_ptr = std::shared_ptr<const message>;
