@@ -117,8 +117,14 @@ snapshot_result write_snapshot(const std::string& dir, std::uint64_t gen, const 
     result.error = ec;
     return result;
   };
+  // Room for one chunk, or for the whole snapshot when it is smaller: a store of a few records
+  // (every recovery of a small or damaged store) should not allocate and touch a whole MiB.
+  std::size_t wanted = file_header_size + 4096;
+  for (auto it = records.begin(); it != records.end() && wanted < snapshot_chunk; ++it) {
+    wanted += frame_size(it->first, it->second);
+  }
   std::string buffer;
-  buffer.reserve(snapshot_chunk + 4096);
+  buffer.reserve(std::min(wanted, snapshot_chunk + 4096));
   const auto header = encode_file_header(file_kind::snapshot, gen);
   buffer.append(header.data(), header.size());
   std::uint64_t frame_bytes = 0;
