@@ -2,14 +2,17 @@
 // resynchronisation, snapshot checks, the recovered state written as a new snapshot, damaged files
 // set aside), then the broker's records read back from it and restored into a broker core. The
 // input is a set of files (store_image.hpp), written to a fresh directory on tmpfs (/dev/shm when
-// present) per input.
+// present) per input and removed after it.
 //
 // Checked on every input, beyond "no crash, no sanitizer report, no leak":
 // - damaged data never makes recovery fail (only an unusable directory may);
 // - recovery leaves a clean store: recovered again, it finds no damage and the same records.
 
+#include <signal.h>
 #include <unistd.h>
 
+#include <cerrno>
+#include <charconv>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -36,8 +39,11 @@ namespace {
 namespace fs = std::filesystem;
 using namespace fuzz::store_image;
 
+void remove_work_dir();
+
 [[noreturn]] void fail(const std::string& what) {
   std::fprintf(stderr, "fuzz_store: %s\n", what.c_str());
+  remove_work_dir();  // the input reproduces the files; abort() runs no exit handler
   std::abort();
 }
 
@@ -55,18 +61,46 @@ class refuse_all : public broker::authenticator {
   }
 };
 
+constexpr std::string_view work_dir_prefix = "mqtt-broker-fuzz-store-";
+
+const fs::path& work_base() {
+  static const fs::path base =
+      fs::is_directory("/dev/shm") ? fs::path("/dev/shm") : fs::temp_directory_path();
+  return base;
+}
+
+// One directory per process, so that parallel fuzzers (-jobs, -fork, CI's --jobs 2) never share
+// one. It exists only while an input runs.
 const fs::path& work_dir() {
-  static const fs::path dir = [] {
-    const fs::path base =
-        fs::is_directory("/dev/shm") ? fs::path("/dev/shm") : fs::temp_directory_path();
-    return base / ("mqtt-broker-fuzz-store-" + std::to_string(::getpid()));
-  }();
+  static const fs::path dir =
+      work_base() / (std::string(work_dir_prefix) + std::to_string(::getpid()));
   return dir;
 }
 
 void remove_work_dir() {
   std::error_code ec;
   fs::remove_all(work_dir(), ec);
+}
+
+// An input that ends the process (a crash, a sanitizer report, a timeout) leaves its directory
+// behind: libFuzzer leaves through _Exit, so no exit handler runs. The next run removes those of
+// processes that are gone.
+void remove_dead_work_dirs() {
+  std::error_code ec;
+  for (fs::directory_iterator it(work_base(), ec), end; !ec && it != end; it.increment(ec)) {
+    const std::string name = it->path().filename().string();
+    if (!name.starts_with(work_dir_prefix)) continue;
+    const std::string_view digits = std::string_view(name).substr(work_dir_prefix.size());
+    pid_t pid = 0;
+    const auto [end_of_number, parse_ec] =
+        std::from_chars(digits.data(), digits.data() + digits.size(), pid);
+    if (parse_ec != std::errc{} || end_of_number != digits.data() + digits.size() || pid <= 0) {
+      continue;
+    }
+    if (::kill(pid, 0) == 0 || errno != ESRCH) continue;
+    std::error_code remove_ec;
+    fs::remove_all(it->path(), remove_ec);
+  }
 }
 
 void write_files(const fs::path& dir, const std::uint8_t* data, std::size_t size) {
@@ -113,15 +147,20 @@ storage::recovered_store recover(const fs::path& dir) {
 }  // namespace
 
 extern "C" int LLVMFuzzerInitialize(int*, char***) {
-  std::atexit(remove_work_dir);
+  remove_dead_work_dirs();
+  remove_work_dir();  // a process that had our pid before us
   return 0;
 }
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   const fs::path& dir = work_dir();
-  remove_work_dir();
   std::error_code ec;
-  if (!fs::create_directories(dir, ec)) fail("cannot create " + dir.string());
+  if (!fs::create_directory(dir, ec)) fail("cannot create " + dir.string() + ": " + ec.message());
+  // Removed when the input is done, whichever way: -max_total_time and -runs end the process
+  // through _Exit, which runs no exit handler.
+  struct remove_at_end {
+    ~remove_at_end() { remove_work_dir(); }
+  } remove_at_end;
   write_files(dir, data, size);
 
   null_buffer sink;
