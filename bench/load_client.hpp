@@ -17,7 +17,7 @@
 #include <vector>
 
 #include "client_stream.hpp"
-#include "mqtt/decoder.hpp"
+#include "mqtt/packet_reader.hpp"
 #include "mqtt/packet.hpp"
 
 namespace bench {

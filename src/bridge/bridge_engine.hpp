@@ -29,7 +29,7 @@
 #include "broker/broker_core.hpp"
 #include "broker/connection.hpp"
 #include "broker/transport_link.hpp"
-#include "mqtt/decoder.hpp"
+#include "mqtt/packet_reader.hpp"
 
 namespace bridge {
 

@@ -15,7 +15,7 @@
 
 #include "broker/authenticator.hpp"
 #include "broker/transport_link.hpp"
-#include "mqtt/decoder.hpp"
+#include "mqtt/packet_reader.hpp"
 #include "mqtt/packet.hpp"
 
 namespace broker {

@@ -1,11 +1,9 @@
 #pragma once
-// Incremental decoding: bytes go in as they arrive (a packet may be split across reads, a read may
-// hold many packets); whole packets come out one at a time. Never throws on bad input.
+// Decoding of whole packets whose bytes are all at hand. Never throws on bad input. Splitting a
+// byte stream into packets is packet_reader's work (mqtt/packet_reader.hpp).
 
-#include <cstddef>
 #include <cstdint>
 #include <span>
-#include <string>
 #include <string_view>
 
 #include "mqtt/decode_error.hpp"
@@ -25,42 +23,5 @@ decode_result decode_packet(std::uint8_t first_byte, std::span<const std::uint8_
 // A PUBLISH property list as encode_properties() writes it (length prefix included), read back
 // from durable storage. False when it is not exactly that.
 bool decode_message_properties(std::string_view wire, properties& out);
-
-class packet_reader {
- public:
-  // Packets whose remaining length exceeds max_packet_size are refused before their body is
-  // buffered, so a hostile length cannot make the reader allocate.
-  explicit packet_reader(std::size_t max_packet_size);
-
-  // The version negotiated by CONNECT; until set, 3.1.1 is assumed. next() sets it itself from a
-  // CONNECT it decodes without error, so packets pipelined behind CONNECT decode right.
-  void set_version(protocol_version v) { version_ = v; }
-  protocol_version version() const { return version_; }
-
-  void feed(std::span<const std::uint8_t> bytes);
-
-  enum class status { packet, need_more, error };
-  struct result {
-    status state = status::need_more;
-    packet pkt;
-    decode_error error = decode_error::none;
-    std::size_t wire_size = 0;  // bytes the packet took on the wire, header included
-  };
-  // After an error the reader stays in error: the connection must close. An error result still
-  // carries what was decoded (for unsupported_protocol_level, the CONNECT with its level byte).
-  result next();
-
-  std::size_t buffered() const { return buffer_.size() - consumed_; }
-  // Memory the buffer holds: at most about one read plus one unfinished packet, because consumed
-  // bytes are dropped at the next feed().
-  std::size_t capacity() const { return buffer_.capacity(); }
-
- private:
-  std::size_t max_packet_size_;
-  protocol_version version_ = protocol_version::v3_1_1;
-  std::string buffer_;
-  std::size_t consumed_ = 0;
-  decode_error failed_ = decode_error::none;
-};
 
 }  // namespace mqtt

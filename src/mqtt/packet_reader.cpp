@@ -1,8 +1,9 @@
 // packet_reader: splits a byte stream into packets and decodes each.
 
-#include "mqtt/decoder.hpp"
+#include "mqtt/packet_reader.hpp"
 
 #include "mqtt/decode_detail.hpp"
+#include "mqtt/decoder.hpp"
 
 namespace mqtt {
 namespace {

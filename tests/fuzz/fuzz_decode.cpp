@@ -19,6 +19,7 @@
 
 #include "mqtt/decoder.hpp"
 #include "mqtt/encoder.hpp"
+#include "mqtt/packet_reader.hpp"
 
 #ifndef FUZZ_PROTOCOL_V5
 #error "define FUZZ_PROTOCOL_V5 to 0 or 1"

@@ -25,7 +25,7 @@
 
 #include "broker/broker_core.hpp"
 #include "broker/connection.hpp"
-#include "mqtt/decoder.hpp"
+#include "mqtt/packet_reader.hpp"
 #include "session_script.hpp"
 
 namespace {

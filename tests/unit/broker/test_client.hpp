@@ -9,7 +9,7 @@
 
 #include "broker/broker_core.hpp"
 #include "broker/connection.hpp"
-#include "mqtt/decoder.hpp"
+#include "mqtt/packet_reader.hpp"
 #include "mqtt/encoder.hpp"
 
 namespace broker::testing {

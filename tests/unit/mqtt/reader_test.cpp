@@ -3,6 +3,7 @@
 #include <vector>
 
 #include "codec_test_support.hpp"
+#include "mqtt/packet_reader.hpp"
 
 namespace mqtt::test {
 namespace {

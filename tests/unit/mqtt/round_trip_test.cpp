@@ -1,6 +1,7 @@
 // Every packet type survives encode then decode, in each version that has it.
 
 #include "codec_test_support.hpp"
+#include "mqtt/packet_reader.hpp"
 
 namespace mqtt::test {
 namespace {
