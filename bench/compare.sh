@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Runs the same load scenarios against this broker and Mosquitto, alternately, each run on a
-# freshly started broker, and prints one table: scenario | ours | mosquitto | ratio.
+# Runs the same load scenarios against this broker and Mosquitto (and FlashMQ, when FLASHMQ_BIN
+# names its binary), alternately, each run on a freshly started broker, and prints one table:
+# scenario | ours | mosquitto | ratio (with FlashMQ: a column and a ratio more).
 # See bench/README.md for what each row measures and how to read it.
 set -euo pipefail
 
@@ -16,7 +17,11 @@ broker_threads=""
 only=""
 results_dir="$repo/bench/results"
 do_build=1
+# FlashMQ is not packaged: bench/README.md says how to build it. Without it, two brokers.
+flashmq_bin=${FLASHMQ_BIN:-}
+flashmq_threads=2
 brokers="ours,mosquitto"
+[[ -n "$flashmq_bin" ]] && brokers="ours,mosquitto,flashmq"
 
 usage() {
   cat <<EOF
@@ -35,8 +40,12 @@ usage: bench/compare.sh [flags]
                        v5_1,v5_10,v5_fanout,v5_qos1,v5_latency (the same with MQTT 5.0 clients),
                        persist (QoS 1 to persistent sessions, both brokers persisting)
                        pair_1k,stuck (1 pair at 1 KiB, without and with a never-reading subscriber)
-  --brokers LIST       ours,mosquitto (default); one of them alone to check a single broker
+  --brokers LIST       ours,mosquitto (default), plus flashmq when FLASHMQ_BIN is set; one of
+                       them alone to check a single broker
+  --flashmq-threads N  thread_count of FlashMQ (default $flashmq_threads)
   --results-dir DIR    also write the table and raw lines here (default bench/results; '' = off)
+environment:
+  FLASHMQ_BIN          a FlashMQ binary: adds it as a third broker (see bench/README.md)
 EOF
 }
 
@@ -54,6 +63,7 @@ while [[ $# -gt 0 ]]; do
     --only) only=$2; shift 2 ;;
     --results-dir) results_dir=$2; shift 2 ;;
     --brokers) brokers=$2; shift 2 ;;
+    --flashmq-threads) flashmq_threads=$2; shift 2 ;;
     -h|--help) usage; exit 0 ;;
     *) echo "compare.sh: unknown flag '$1' (see --help)" >&2; exit 2 ;;
   esac
@@ -62,8 +72,23 @@ done
 log() { echo "compare.sh: $*" >&2; }
 
 for b in ${brokers//,/ }; do
-  [[ $b == ours || $b == mosquitto ]] || { log "unknown broker '$b' in --brokers (ours, mosquitto)"; exit 2; }
+  case $b in
+    ours | mosquitto) ;;
+    flashmq)
+      if [[ -z "$flashmq_bin" ]]; then
+        log "--brokers flashmq needs FLASHMQ_BIN=<path of the flashmq binary> (see bench/README.md)"
+        exit 2
+      fi ;;
+    *) log "unknown broker '$b' in --brokers (ours, mosquitto, flashmq)"; exit 2 ;;
+  esac
 done
+with_flashmq=0
+[[ ",$brokers," == *",flashmq,"* ]] && with_flashmq=1
+if [[ $with_flashmq == 1 && ! ( -x "$flashmq_bin" && -f "$flashmq_bin" ) ]]; then
+  log "FLASHMQ_BIN=$flashmq_bin is not an executable file"
+  exit 2
+fi
+[[ $flashmq_threads =~ ^[1-9][0-9]*$ ]] || { log "--flashmq-threads wants a whole number from 1"; exit 2; }
 for r in ${only//,/ }; do
   case $r in
     pubsub_1|pubsub_10|fanout|fanin|qos1|latency|idle) ;;
@@ -164,8 +189,96 @@ make_certificate() {
 }
 current_transport=tcp
 
+# Rows whose point is how a broker bounds a client that falls behind keep every broker's default
+# queue limits; everywhere else the limits are raised far above what the publishers' window can
+# queue, so that no broker drops a message and each figure is a rate, not a drop count.
+defaults_row() { [[ $current_row == pair_1k || $current_row == stuck ]]; }
+
+write_ours_options() { # write_ours_options FILE
+  if defaults_row; then
+    echo '{"logins":[{"username":"bench","password":"bench"}]}' >"$1"
+  else
+    cat >"$1" <<JSON
+{"logins":[{"username":"bench","password":"bench"}],
+ "max_client_buffer_mb":64,"max_queued_messages":1000000,"max_queued_mb":256,
+ "max_total_buffer_mb":4096}
+JSON
+  fi
+}
+
+write_mosquitto_config() { # write_mosquitto_config DIR
+  local dir=$1
+  {
+    # As root, mosquitto would switch to its own user, who cannot read this private dir.
+    [[ $(id -u) == 0 ]] && echo "user root"
+    case $current_transport in
+      tcp) echo "listener $broker_port 127.0.0.1" ;;
+      ws)
+        # Mosquitto 2.0.11 does not start with a websockets listener alone, and binds that
+        # one to every address whatever the line says.
+        echo "listener $(free_port) 127.0.0.1"
+        echo "listener $broker_port 127.0.0.1"
+        echo "protocol websockets"
+        ;;
+      tls)
+        echo "listener $broker_port 127.0.0.1"
+        echo "certfile $ssl_dir/fullchain.pem"
+        echo "keyfile $ssl_dir/privkey.pem"
+        ;;
+    esac
+    echo "allow_anonymous false"
+    echo "password_file $dir/passwd"
+    echo "persistence false"
+    if [[ $current_row == persist ]]; then
+      # Stores sessions, like ours always does; Mosquitto reads the later line.
+      echo "persistence true"
+      echo "persistence_location $dir/"
+    fi
+    echo "max_connections -1"
+    # 0: no limit on the messages queued for one client (default 1000, QoS 0 ones included).
+    defaults_row || echo "max_queued_messages 0"
+    echo "log_dest stdout"
+  } >"$dir/mosquitto.conf"
+}
+
+write_flashmq_config() { # write_flashmq_config DIR
+  local dir=$1
+  {
+    echo "thread_count $flashmq_threads"
+    # What this shell allows, as the other brokers inherit (FlashMQ would ask for 1,000,000).
+    echo "rlimit_nofile $(ulimit -n)"
+    echo "allow_anonymous false"
+    echo "mosquitto_password_file $dir/passwd"
+    if ! defaults_row; then
+      # Defaults 512 messages and 64 KiB of QoS 1/2 messages per client, and a 1 MiB write
+      # buffer past which QoS 0 messages are dropped (silently).
+      echo "max_qos_msg_pending_per_client 65535"
+      echo "max_qos_bytes_pending_per_client 1073741824"
+      echo "client_max_write_buffer_size 67108864"
+    fi
+    # Without storage_dir FlashMQ persists nothing; it saves at shutdown and every hour.
+    if [[ $current_row == persist ]]; then
+      mkdir -p "$dir/store"
+      echo "storage_dir $dir/store"
+    fi
+    echo "listen {"
+    case $current_transport in
+      ws) echo "  protocol websockets" ;;
+      *) echo "  protocol mqtt" ;;
+    esac
+    echo "  inet_protocol ip4"
+    echo "  inet4_bind_address 127.0.0.1"
+    echo "  port $broker_port"
+    if [[ $current_transport == tls ]]; then
+      echo "  fullchain $ssl_dir/fullchain.pem"
+      echo "  privkey $ssl_dir/privkey.pem"
+    fi
+    echo "}"
+  } >"$dir/flashmq.conf"
+}
+
 # start_broker KIND: sets broker_pid, broker_port, broker_log. The listener on broker_port speaks
-# $current_transport (tcp, ws or tls).
+# $current_transport (tcp, ws or tls). A FlashMQ that exits at start leaves broker_pid empty.
 start_broker() {
   local kind=$1 dir
   runs=$((runs + 1))
@@ -173,55 +286,45 @@ start_broker() {
   mkdir -p "$dir"
   broker_port=$(free_port)
   broker_log="$dir/broker.log"
-  if [[ $kind == ours ]]; then
-    echo '{"logins":[{"username":"bench","password":"bench"}]}' >"$dir/options.json"
-    local extra=()
-    [[ -n "$broker_threads" ]] && extra=(--threads "$broker_threads")
-    local ports=(--mqtt-port "$broker_port" --ws-port 0 --mqtts-port 0 --wss-port 0 --ingress-port 0)
-    case $current_transport in
-      ws) ports=(--mqtt-port 0 --ws-port "$broker_port" --mqtts-port 0 --wss-port 0 --ingress-port 0) ;;
-      tls) ports=(--mqtt-port 0 --ws-port 0 --mqtts-port "$broker_port" --wss-port 0 --ingress-port 0 --ssl-dir "$ssl_dir") ;;
-    esac
-    "$broker_bin" --options "$dir/options.json" --data-dir "$dir/data" --bind 127.0.0.1 \
-      "${ports[@]}" "${extra[@]}" >"$broker_log" 2>&1 &
-    broker_pid=$!
-  else
-    mosquitto_passwd -c -b "$dir/passwd" bench bench
-    {
-      # As root, mosquitto would switch to its own user, who cannot read this private dir.
-      [[ $(id -u) == 0 ]] && echo "user root"
+  case $kind in
+    ours)
+      write_ours_options "$dir/options.json"
+      local extra=()
+      [[ -n "$broker_threads" ]] && extra=(--threads "$broker_threads")
+      local ports=(--mqtt-port "$broker_port" --ws-port 0 --mqtts-port 0 --wss-port 0 --ingress-port 0)
       case $current_transport in
-        tcp) echo "listener $broker_port 127.0.0.1" ;;
-        ws)
-          # Mosquitto 2.0.11 does not start with a websockets listener alone, and binds that
-          # one to every address whatever the line says.
-          echo "listener $(free_port) 127.0.0.1"
-          echo "listener $broker_port 127.0.0.1"
-          echo "protocol websockets"
-          ;;
-        tls)
-          echo "listener $broker_port 127.0.0.1"
-          echo "certfile $ssl_dir/fullchain.pem"
-          echo "keyfile $ssl_dir/privkey.pem"
-          ;;
+        ws) ports=(--mqtt-port 0 --ws-port "$broker_port" --mqtts-port 0 --wss-port 0 --ingress-port 0) ;;
+        tls) ports=(--mqtt-port 0 --ws-port 0 --mqtts-port "$broker_port" --wss-port 0 --ingress-port 0 --ssl-dir "$ssl_dir") ;;
       esac
-      echo "allow_anonymous false"
-      echo "password_file $dir/passwd"
-      echo "persistence false"
-      if [[ $current_row == persist ]]; then
-        # Stores sessions, like ours always does; Mosquitto reads the later line.
-        echo "persistence true"
-        echo "persistence_location $dir/"
-      fi
-      echo "max_connections -1"
-      echo "log_dest stdout"
-    } >"$dir/mosquitto.conf"
-    "$mosquitto_bin" -c "$dir/mosquitto.conf" >"$broker_log" 2>&1 &
-    broker_pid=$!
-  fi
+      "$broker_bin" --options "$dir/options.json" --data-dir "$dir/data" --bind 127.0.0.1 \
+        "${ports[@]}" "${extra[@]}" >"$broker_log" 2>&1 &
+      broker_pid=$!
+      ;;
+    mosquitto)
+      mosquitto_passwd -c -b "$dir/passwd" bench bench
+      write_mosquitto_config "$dir"
+      "$mosquitto_bin" -c "$dir/mosquitto.conf" >"$broker_log" 2>&1 &
+      broker_pid=$!
+      ;;
+    flashmq)
+      # FlashMQ reads Mosquitto's password files, the PBKDF2 ($7$) hashes of mosquitto_passwd too.
+      mosquitto_passwd -c -b "$dir/passwd" bench bench
+      write_flashmq_config "$dir"
+      # Without log_file in its configuration FlashMQ logs to stdout; it stays in the foreground.
+      "$flashmq_bin" --config-file "$dir/flashmq.conf" >"$broker_log" 2>&1 &
+      broker_pid=$!
+      ;;
+  esac
   local i
   for ((i = 0; i < 100; i++)); do
     if ! alive "$broker_pid"; then
+      if [[ $kind == flashmq ]]; then
+        # A reference broker that refuses a row's configuration costs that row's figure, not the
+        # whole run: broker_pid empty tells run_scenario, which notes why.
+        wait "$broker_pid" 2>/dev/null || true
+        broker_pid=""
+        return 0
+      fi
       log "$kind broker exited at start; its log:"; cat "$broker_log" >&2; exit 1
     fi
     if [[ $kind == ours ]]; then
@@ -235,19 +338,20 @@ start_broker() {
   exit 1
 }
 
-stop_broker() {
-  local kind=$1 i rc=0
+stop_broker() { # stop_broker KIND WHO
+  local kind=$1 who=$2 i rc=0
   kill -TERM "$broker_pid" 2>/dev/null || true
   for ((i = 0; i < 100; i++)); do alive "$broker_pid" || break; sleep 0.1; done
   if alive "$broker_pid"; then
-    notes+=("$kind broker did not exit within 10 s of SIGTERM (killed)")
+    notes+=("$current_row/$who: the broker did not exit within 10 s of SIGTERM (killed)")
     kill -KILL "$broker_pid" 2>/dev/null || true
   fi
   wait "$broker_pid" 2>/dev/null || rc=$?
   if [[ $rc != 0 && $kind == ours ]]; then notes+=("our broker exited with status $rc after SIGTERM"); fi
-  # Both brokers say so in their log when a client's queue overflows and messages are dropped.
+  # The brokers say so in their log when a client's queue overflows and messages are dropped
+  # (FlashMQ only for QoS 1 and 2: it drops QoS 0 past its write buffer without a word).
   if grep -qiE 'dropp|queue limit|overflow' "$broker_log"; then
-    notes+=("$current_row/$kind broker logged drops: $(grep -ciE 'dropp|queue limit|overflow' "$broker_log") lines, e.g. '$(grep -iE -m1 'dropp|queue limit|overflow' "$broker_log")'")
+    notes+=("$current_row/$who broker logged drops: $(grep -ciE 'dropp|queue limit|overflow' "$broker_log") lines, e.g. '$(grep -iE -m1 'dropp|queue limit|overflow' "$broker_log")'")
   fi
   broker_pid=""
 }
@@ -256,13 +360,21 @@ field() { # field NAME LINE
   sed -n "s/.* $1=\([^ ]*\).*/\1/p" <<<"$2"
 }
 
-# run_scenario ROW KIND: runs mqtt-load for ROW against a fresh broker; sets result_line.
+# run_scenario ROW KIND [WHO]: runs mqtt-load for ROW against a fresh broker; sets result_line
+# (empty when the broker could not run the row). WHO names the run in notes (default KIND).
 run_scenario() {
-  local row=$1 kind=$2 args out
+  local row=$1 kind=$2 who=${3:-$2} args out
   current_row=$row
   current_transport=$(row_transport "$row")
   [[ $current_transport == tls ]] && make_certificate
   start_broker "$kind"
+  if [[ -z "$broker_pid" ]]; then
+    result_line=""
+    local last
+    last=$(tail -n1 "$broker_log")
+    notes+=("$row/$who: '-': the broker did not start with this row's configuration: ${last:-its log is empty}")
+    return 0
+  fi
   # One publisher and one subscriber gain nothing from a second generator thread but the
   # cross-thread hand-offs, which take CPU from the broker on a small machine.
   local threads=$load_threads
@@ -293,26 +405,26 @@ run_scenario() {
   limit=$(awk -v d="$duration" -v w="$warmup" 'BEGIN { printf "%d", d + w + 180 }')
   out=$(timeout "$limit" "$load_bin" "${args[@]}" "${common[@]}" 2>"$work/load.err") || true
   result_line=$(grep '^RESULT' <<<"$out" | tail -n1 || true)
-  echo "$kind $result_line" >>"$work/raw.txt"
+  echo "$who $result_line" >>"$work/raw.txt"
   if [[ -s "$work/load.err" ]]; then
-    notes+=("$row/$kind: $(tr '\n' ' ' <"$work/load.err")")
+    notes+=("$row/$who: $(tr '\n' ' ' <"$work/load.err")")
   fi
   if ! alive "$broker_pid"; then
-    notes+=("$row/$kind: the broker died during the run")
+    notes+=("$row/$who: the broker died during the run")
     wait "$broker_pid" 2>/dev/null || true
     broker_pid=""
   else
-    stop_broker "$kind"
+    stop_broker "$kind" "$who"
   fi
   local v
   for v in lost unacked stalls reordered skipped downgraded disconnects dropped failed foreign \
     stray_acks; do
     local n
     n=$(field "$v" "$result_line")
-    if [[ -n "$n" && "$n" != 0 ]]; then notes+=("$row/$kind: $v=$n"); fi
+    if [[ -n "$n" && "$n" != 0 ]]; then notes+=("$row/$who: $v=$n"); fi
   done
   if [[ -z "$result_line" || "$result_line" == *error=* ]]; then
-    notes+=("$row/$kind: no result (${result_line:-mqtt-load printed nothing})")
+    notes+=("$row/$who: no result (${result_line:-mqtt-load printed nothing})")
   fi
 }
 
@@ -337,51 +449,78 @@ for r in "${all_rows[@]}"; do
   if [[ -z "$only" || ",$only," == *",$r,"* ]]; then rows+=("$r"); fi
 done
 
+# record_result ROW KIND: keeps the best of result_line's figures for ROW under KIND.
+record_result() {
+  local row=$1 kind=$2 n
+  case $row in
+    latency | *_latency)
+      record "${row}_p50" "$kind" down "$(field p50_us "$result_line")"
+      record "${row}_p99" "$kind" down "$(field p99_us "$result_line")"
+      log "$row round $round $kind: p50 $(field p50_us "$result_line") us, p99 $(field p99_us "$result_line") us" ;;
+    persist)
+      record persist "$kind" up "$(field msgs_per_s "$result_line")"
+      record persist_offline "$kind" up "$(field offline_msgs_per_s "$result_line")"
+      n=$(field offline_lost "$result_line")
+      [[ -z "$n" || "$n" == 0 ]] || notes+=("persist/$kind: offline_lost=$n")
+      log "$row round $round $kind: $(field msgs_per_s "$result_line") msgs/s, offline $(field offline_msgs_per_s "$result_line")" ;;
+    pair_1k | stuck)
+      record "$row" "$kind" up "$(field msgs_per_s "$result_line")"
+      record "${row}_rss" "$kind" down "$(field rss_growth_mib "$result_line")"
+      log "$row round $round $kind: $(field msgs_per_s "$result_line") msgs/s, broker RSS +$(field rss_growth_mib "$result_line") MiB" ;;
+    idle)
+      record idle "$kind" down "$(field kib_per_conn "$result_line")"
+      log "$row round $round $kind: $(field kib_per_conn "$result_line") KiB per connection" ;;
+    *)
+      record "$row" "$kind" up "$(field msgs_per_s "$result_line")"
+      log "$row round $round $kind: $(field msgs_per_s "$result_line") msgs/s" ;;
+  esac
+}
+
 started=$(date +%s)
 mosquitto_version=$("$mosquitto_bin" -h 2>/dev/null | head -n1 || true)
+flashmq_version=""
+if [[ $with_flashmq == 1 ]]; then
+  flashmq_version=$("$flashmq_bin" --version 2>/dev/null | head -n1 || true)
+  log "flashmq: $flashmq_bin (${flashmq_version:-version unknown}), thread_count $flashmq_threads"
+fi
 log "ours: ${broker_bin:-not used}; mosquitto: $mosquitto_bin ($mosquitto_version)"
 for row in "${rows[@]}"; do
   for ((round = 1; round <= rounds; round++)); do
     for kind in ${brokers//,/ }; do
       run_scenario "$row" "$kind"
-      case $row in
-        latency | *_latency)
-          record "${row}_p50" "$kind" down "$(field p50_us "$result_line")"
-          record "${row}_p99" "$kind" down "$(field p99_us "$result_line")"
-          log "$row round $round $kind: p50 $(field p50_us "$result_line") us, p99 $(field p99_us "$result_line") us" ;;
-        persist)
-          record persist "$kind" up "$(field msgs_per_s "$result_line")"
-          record persist_offline "$kind" up "$(field offline_msgs_per_s "$result_line")"
-          n=$(field offline_lost "$result_line")
-          [[ -z "$n" || "$n" == 0 ]] || notes+=("persist/$kind: offline_lost=$n")
-          log "$row round $round $kind: $(field msgs_per_s "$result_line") msgs/s, offline $(field offline_msgs_per_s "$result_line")" ;;
-        pair_1k | stuck)
-          record "$row" "$kind" up "$(field msgs_per_s "$result_line")"
-          record "${row}_rss" "$kind" down "$(field rss_growth_mib "$result_line")"
-          log "$row round $round $kind: $(field msgs_per_s "$result_line") msgs/s, broker RSS +$(field rss_growth_mib "$result_line") MiB" ;;
-        idle)
-          record idle "$kind" down "$(field kib_per_conn "$result_line")"
-          log "$row round $round $kind: $(field kib_per_conn "$result_line") KiB per connection" ;;
-        *)
-          record "$row" "$kind" up "$(field msgs_per_s "$result_line")"
-          log "$row round $round $kind: $(field msgs_per_s "$result_line") msgs/s" ;;
-      esac
+      record_result "$row" "$kind"
     done
   done
 done
 
+# ratio DIRECTION OURS OTHER: above 1 when ours is better, n/a without both figures.
+ratio() {
+  awk -v d="$1" -v o="$2" -v m="$3" 'BEGIN {
+    if (o == "" || m == "" || o + 0 <= 0 || m + 0 <= 0) { print "n/a"; exit }
+    printf "%.2f", (d == "up") ? o / m : m / o }'
+}
+
 table() {
-  printf '%-44s | %12s | %12s | %s\n' "scenario" "ours" "mosquitto" "ratio (>1: ours better)"
-  printf '%s\n' "---------------------------------------------|--------------|--------------|------------------------"
-  local key label dir o m ratio
+  if [[ $with_flashmq == 1 ]]; then
+    printf '%-44s | %12s | %12s | %12s | %14s | %s\n' "scenario" "ours" "mosquitto" "flashmq" \
+      "ours/mosquitto" "ours/flashmq"
+    printf '%s\n' "---------------------------------------------|--------------|--------------|--------------|----------------|-------------"
+  else
+    printf '%-44s | %12s | %12s | %s\n' "scenario" "ours" "mosquitto" "ratio (>1: ours better)"
+    printf '%s\n' "---------------------------------------------|--------------|--------------|------------------------"
+  fi
+  local key label dir o m f
   while IFS='|' read -r key label dir; do
     o=${best[$key/ours]:-}
     m=${best[$key/mosquitto]:-}
-    [[ -z "$o" && -z "$m" ]] && continue
-    ratio=$(awk -v d="$dir" -v o="$o" -v m="$m" 'BEGIN {
-      if (o == "" || m == "" || o + 0 <= 0 || m + 0 <= 0) { print "n/a"; exit }
-      printf "%.2f", (d == "up") ? o / m : m / o }')
-    printf '%-44s | %12s | %12s | %s\n' "$label" "${o:--}" "${m:--}" "$ratio"
+    f=${best[$key/flashmq]:-}
+    [[ -z "$o" && -z "$m" && -z "$f" ]] && continue
+    if [[ $with_flashmq == 1 ]]; then
+      printf '%-44s | %12s | %12s | %12s | %14s | %s\n' "$label" "${o:--}" "${m:--}" "${f:--}" \
+        "$(ratio "$dir" "$o" "$m")" "$(ratio "$dir" "$o" "$f")"
+    else
+      printf '%-44s | %12s | %12s | %s\n' "$label" "${o:--}" "${m:--}" "$(ratio "$dir" "$o" "$m")"
+    fi
   done <<EOF
 pubsub_1|1 pub -> 1 sub, msgs/s|up
 pubsub_10|10 pairs, msgs/s|up
@@ -417,9 +556,16 @@ EOF
 {
   echo
   echo "ours: ${broker_bin:-not run}${broker_threads:+ --threads $broker_threads}; $mosquitto_version"
+  if [[ $with_flashmq == 1 ]]; then
+    echo "flashmq: $flashmq_bin (${flashmq_version:-version unknown}), thread_count $flashmq_threads;"
+    echo "queue limits raised on all three (but for the 1 KiB and never-reading-sub rows)"
+  fi
   echo "best of $rounds alternating runs per broker; ${duration}s measured after ${warmup}s warm-up;"
   echo "generator: $load_threads threads (1 for the 1-pair and latency rows), 64-byte payloads;"
   echo "$(nproc) cores shared by the broker and the generator: compare ratios, not absolute figures"
+  if [[ $with_flashmq == 1 ]]; then
+    echo "ratios: above 1 means ours is better (ours/other for rates, other/ours for latency and memory)"
+  fi
   table
   if [[ ${#notes[@]} -gt 0 ]]; then
     echo
