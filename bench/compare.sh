@@ -22,6 +22,7 @@ flashmq_bin=${FLASHMQ_BIN:-}
 flashmq_threads=2
 brokers="ours,mosquitto"
 [[ -n "$flashmq_bin" ]] && brokers="ours,mosquitto,flashmq"
+noise_row=pubsub_10
 
 usage() {
   cat <<EOF
@@ -43,6 +44,8 @@ usage: bench/compare.sh [flags]
   --brokers LIST       ours,mosquitto (default), plus flashmq when FLASHMQ_BIN is set; one of
                        them alone to check a single broker
   --flashmq-threads N  thread_count of FlashMQ (default $flashmq_threads)
+  --noise-row ROW      throughput row run twice on Mosquitto, once per run, for the noise floor
+                       (default $noise_row; 'none' = skip)
   --results-dir DIR    also write the table and raw lines here (default bench/results; '' = off)
 environment:
   FLASHMQ_BIN          a FlashMQ binary: adds it as a third broker (see bench/README.md)
@@ -64,6 +67,7 @@ while [[ $# -gt 0 ]]; do
     --results-dir) results_dir=$2; shift 2 ;;
     --brokers) brokers=$2; shift 2 ;;
     --flashmq-threads) flashmq_threads=$2; shift 2 ;;
+    --noise-row) noise_row=$2; shift 2 ;;
     -h|--help) usage; exit 0 ;;
     *) echo "compare.sh: unknown flag '$1' (see --help)" >&2; exit 2 ;;
   esac
@@ -89,6 +93,11 @@ if [[ $with_flashmq == 1 && ! ( -x "$flashmq_bin" && -f "$flashmq_bin" ) ]]; the
   exit 2
 fi
 [[ $flashmq_threads =~ ^[1-9][0-9]*$ ]] || { log "--flashmq-threads wants a whole number from 1"; exit 2; }
+case $noise_row in
+  none | pubsub_1 | pubsub_10 | fanout | fanin | qos1 | v5_1 | v5_10 | v5_fanout | v5_qos1) ;;
+  *) log "--noise-row wants a TCP throughput row (pubsub_1, pubsub_10, fanout, fanin, qos1, v5_*) or none"
+     exit 2 ;;
+esac
 for r in ${only//,/ }; do
   case $r in
     pubsub_1|pubsub_10|fanout|fanin|qos1|latency|idle) ;;
@@ -493,6 +502,25 @@ for row in "${rows[@]}"; do
   done
 done
 
+# The noise floor: one throughput row, Mosquitto against Mosquitto, alternating as above. Both
+# sides run the same binary, so how far their ratio lies from 1 is what chance alone does to a
+# ratio on this machine at this moment.
+noise_line=""
+if [[ $noise_row != none && ",$brokers," == *",mosquitto,"* ]]; then
+  for ((round = 1; round <= rounds; round++)); do
+    for side in a b; do
+      run_scenario "$noise_row" mosquitto "mosquitto-noise-$side"
+      record_result "$noise_row" "noise_$side"
+    done
+  done
+  noise_line=$(awk -v a="${best[$noise_row/noise_a]:-}" -v b="${best[$noise_row/noise_b]:-}" \
+    -v r="$noise_row" -v n="$rounds" 'BEGIN {
+    if (a + 0 <= 0 || b + 0 <= 0) { printf "noise floor: mosquitto/mosquitto = n/a (%s gave no figure)", r; exit }
+    lo = a < b ? a : b; hi = a < b ? b : a
+    printf "noise floor: mosquitto/mosquitto = %.2f (%s, msgs/s: %s vs %s, best of %d run(s) each):", a / b, r, a, b, n
+    printf " a ratio within %.0f%% of 1 may be chance\n", 100 * (1 - lo / hi) }')
+fi
+
 # ratio DIRECTION OURS OTHER: above 1 when ours is better, n/a without both figures.
 ratio() {
   awk -v d="$1" -v o="$2" -v m="$3" 'BEGIN {
@@ -567,6 +595,10 @@ EOF
     echo "ratios: above 1 means ours is better (ours/other for rates, other/ours for latency and memory)"
   fi
   table
+  if [[ -n "$noise_line" ]]; then
+    echo
+    echo "$noise_line"
+  fi
   if [[ ${#notes[@]} -gt 0 ]]; then
     echo
     echo "notes:"
