@@ -813,7 +813,7 @@ std::optional<topic_entry> broker_state::topic(std::string_view name) const {
     if (!retained) return std::nullopt;
     topic_entry r;
     r.topic = retained->topic();
-    r.large_payload = retained->shared_payload();
+    r.large_payload = shared_payload(retained);
     r.payload_kept = true;
     r.payload_size = retained->payload().size();
     r.qos = retained->qos();

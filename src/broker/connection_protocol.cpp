@@ -631,7 +631,7 @@ void encode_publish_v5(connection_state& st, const outgoing_publish& o, std::str
   if (m.payload().size() < copy_below) {
     bytes += m.payload();
   } else {
-    out.append_shared(m.shared_payload());
+    out.append_shared(shared_payload(o.msg));
   }
 }
 
@@ -776,7 +776,7 @@ void collect_output(connection_state& st, output_batch& out) {
     if (m.payload().size() < copy_below) {
       bytes += m.payload();
     } else {
-      out.append_shared(m.shared_payload());
+      out.append_shared(shared_payload(o.msg));
     }
   }
   out.commit_inline();

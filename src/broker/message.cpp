@@ -7,7 +7,7 @@ namespace broker {
 message::message(std::string topic, std::string payload, mqtt::qos q, bool retain,
                  mqtt::properties props, std::optional<wall_clock::time_point> expires_at)
     : topic_(std::move(topic)),
-      payload_(std::make_shared<const std::string>(std::move(payload))),
+      payload_(std::move(payload)),
       qos_(q),
       retain_(retain),
       props_(std::move(props)),

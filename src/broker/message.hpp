@@ -26,8 +26,7 @@ class message {
           std::optional<wall_clock::time_point> expires_at = std::nullopt);
 
   const std::string& topic() const { return topic_; }
-  const std::string& payload() const { return *payload_; }
-  const std::shared_ptr<const std::string>& shared_payload() const { return payload_; }
+  const std::string& payload() const { return payload_; }
   mqtt::qos qos() const { return qos_; }
   bool retain() const { return retain_; }
   const mqtt::properties& properties() const { return props_; }
@@ -42,7 +41,7 @@ class message {
 
  private:
   std::string topic_;
-  std::shared_ptr<const std::string> payload_;
+  std::string payload_;
   mqtt::qos qos_;
   bool retain_;
   mqtt::properties props_;
@@ -51,6 +50,12 @@ class message {
 };
 
 using message_ptr = std::shared_ptr<const message>;
+
+// The payload, sharing the message's ownership: a large payload goes out to every subscriber (or
+// to the web UI) from the message's own buffer, with no copy and no allocation.
+inline std::shared_ptr<const std::string> shared_payload(const message_ptr& m) {
+  return {m, &m->payload()};
+}
 
 // A message from a client's PUBLISH (or will): keeps the properties a subscriber gets unchanged
 // and turns the message expiry interval into a point in time.

@@ -29,29 +29,35 @@ session::session(std::string client_id, std::uint32_t expiry_interval, const bro
       pool_(pool) {}
 
 session::~session() {
-  if (!pool_) return;
-  pool_->used -= queued_bytes_;
-  if (queued_bytes_ > small_queue) --pool_->heavy;
+  if (pool_) settle(queued_bytes_, 0);
+}
+
+void session::settle(std::size_t before, std::size_t after) {
+  if (!pool_ || before == after) return;
+  // The pool is shared by every thread: one atomic change per batch, not one per message.
+  if (after > before) {
+    pool_->used.fetch_add(after - before, std::memory_order_relaxed);
+  } else {
+    pool_->used.fetch_sub(before - after, std::memory_order_relaxed);
+  }
+  const bool was_heavy = before > small_queue;
+  const bool heavy = after > small_queue;
+  if (heavy && !was_heavy) pool_->heavy.fetch_add(1, std::memory_order_relaxed);
+  if (was_heavy && !heavy) pool_->heavy.fetch_sub(1, std::memory_order_relaxed);
 }
 
 void session::charge(const outgoing_publish& p) {
   if (p.exempt) return;
-  const std::size_t cost = queue_cost(*p.msg);
-  const bool was_heavy = queued_bytes_ > small_queue;
-  queued_bytes_ += cost;
-  if (!pool_) return;
-  pool_->used += cost;
-  if (!was_heavy && queued_bytes_ > small_queue) ++pool_->heavy;
+  const std::size_t before = queued_bytes_;
+  queued_bytes_ += queue_cost(*p.msg);
+  settle(before, queued_bytes_);
 }
 
 void session::refund(const outgoing_publish& p) {
   if (p.exempt) return;
-  const std::size_t cost = queue_cost(*p.msg);
-  const bool was_heavy = queued_bytes_ > small_queue;
-  queued_bytes_ -= cost;
-  if (!pool_) return;
-  pool_->used -= cost;
-  if (was_heavy && queued_bytes_ <= small_queue) --pool_->heavy;
+  const std::size_t before = queued_bytes_;
+  queued_bytes_ -= queue_cost(*p.msg);
+  settle(before, queued_bytes_);
 }
 
 void session::push(outgoing_publish p) {
@@ -258,6 +264,11 @@ void session::take_sendable(std::vector<outgoing_publish>& out, std::size_t byte
   }
   if (!queue_) return;
   const auto now = message::wall_clock::now();
+  // What leaves the queue is taken off its budgets once, at the end (settle).
+  const std::size_t queued_before = queued_bytes_;
+  const auto release = [&](const outgoing_publish& p) {
+    if (!p.exempt) queued_bytes_ -= queue_cost(*p.msg);
+  };
   while (!queue_->empty() && taken < byte_budget) {
     outgoing_publish& next = queue_->front();
     const std::size_t size = next.msg->payload().size();
@@ -266,7 +277,7 @@ void session::take_sendable(std::vector<outgoing_publish>& out, std::size_t byte
     if (next.msg->expired(now) ||
         (send_limits_.maximum_packet_size != 0 &&
          publish_wire_size(next, send_limits_) > send_limits_.maximum_packet_size)) {
-      refund(next);
+      release(next);
       forget(next);
       queue_->pop_front();
       continue;
@@ -275,7 +286,7 @@ void session::take_sendable(std::vector<outgoing_publish>& out, std::size_t byte
     // everything behind it [MQTT-4.6.0-6]. The window is the client's Receive Maximum when
     // smaller than the broker's own [MQTT-3.3.4-9].
     if (next.qos != mqtt::qos::at_most_once && inflight_.size() >= window()) break;
-    refund(next);
+    release(next);
     taken += size;
     if (next.qos != mqtt::qos::at_most_once) {
       next.packet_id = next_packet_id();
@@ -285,6 +296,7 @@ void session::take_sendable(std::vector<outgoing_publish>& out, std::size_t byte
     out.push_back(std::move(next));
     queue_->pop_front();
   }
+  settle(queued_before, queued_bytes_);
 }
 
 void session::prepare_resend() {

@@ -220,6 +220,8 @@ class session {
   void push(outgoing_publish p);
   void charge(const outgoing_publish& p);
   void refund(const outgoing_publish& p);
+  // Tells the pool the queue went from `before` to `after` bytes.
+  void settle(std::size_t before, std::size_t after);
   bool offline_full(std::size_t cost) const;
   enqueue_result enqueue_offline(outgoing_publish p);
   std::unique_ptr<std::deque<outgoing_publish>> queue_;

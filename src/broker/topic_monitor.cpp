@@ -22,7 +22,7 @@ void topic_monitor::keep(topic_entry& e, const message_ptr& msg) {
     e.large_payload.reset();
     e.small_payload.assign(payload);
   } else {
-    e.large_payload = msg->shared_payload();
+    e.large_payload = shared_payload(msg);
   }
 }
 

@@ -63,7 +63,7 @@ TEST(topic_monitor, shares_large_payloads_and_copies_small_ones) {
   topic_monitor m(10, 1 << 20);
   const message_ptr large = msg("l", std::string(topic_monitor::copy_limit + 1, 'x'));
   m.record(large, now);
-  EXPECT_EQ(m.find("l")->large_payload, large->shared_payload());
+  EXPECT_EQ(m.find("l")->large_payload, broker::shared_payload(large));
   m.record(msg("l", "small"), now);
   EXPECT_EQ(m.find("l")->large_payload, nullptr);
   EXPECT_EQ(m.find("l")->payload(), "small");
