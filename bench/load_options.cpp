@@ -10,6 +10,8 @@ namespace {
 
 // Payload bytes 0..3 carry the publisher index and 4..7 the sequence number.
 constexpr std::size_t min_payload_size = 8;
+// The paced latency scenario adds its send time in bytes 8..15.
+constexpr std::size_t min_paced_payload_size = 16;
 
 bool parse_int(const std::string& text, long long lo, long long hi, long long& out) {
   const char* end = text.data() + text.size();
@@ -43,6 +45,9 @@ const char* load_usage() {
          "  fanout   --subscribers N  1 publisher, N subscribers on one topic\n"
          "  fanin    --publishers N   N publishers, 1 subscriber on a wildcard filter\n"
          "  latency                   sequential round trips publisher -> broker -> subscriber\n"
+         "           --rate R         instead: R messages/s on a timer (open loop), each one's\n"
+         "                            time from send to receipt (--count measured, default\n"
+         "                            10000, after --warmup seconds' worth; payload >= 16)\n"
          "  idle     --connections N  N connected idle clients (keep-alive 60)\n"
          "flags:\n"
          "  --host H (127.0.0.1)  --port P (1883)  --username U (bench)  --password P (bench)\n"
@@ -75,6 +80,7 @@ std::string result_name(const load_options& o) {
       break;
     case scenario_kind::latency:
       name = "latency";
+      if (o.rate > 0) name += "_at_" + std::to_string(static_cast<long long>(o.rate));
       break;
     case scenario_kind::idle:
       name = "idle_" + std::to_string(o.connections);
@@ -148,6 +154,12 @@ parse_outcome parse_load_options(const std::vector<std::string>& args) {
       {"--inflight", int_flag(1, 65535, o.inflight)},
       {"--concurrency", int_flag(1, 100000, o.connect_concurrency)},
       {"--hold", [&](const std::string& v) { return parse_seconds(v, o.hold_s); }},
+      {"--rate",
+       [&](const std::string& v) {
+         char* end = nullptr;
+         o.rate = std::strtod(v.c_str(), &end);
+         return !v.empty() && end == v.c_str() + v.size() && o.rate >= 1 && o.rate <= 1e6;
+       }},
       {"--broker-pid", int_flag(1, 1 << 30, pid)},
       {"--stuck", int_flag(0, 1000, o.stuck)},
       {"--name",
@@ -203,6 +215,14 @@ parse_outcome parse_load_options(const std::vector<std::string>& args) {
   }
   if (o.duration_s <= 0) {
     out.error = "--duration must be above 0";
+    return out;
+  }
+  if (o.rate > 0 && o.kind != scenario_kind::latency) {
+    out.error = "--rate paces the latency scenario only";
+    return out;
+  }
+  if (o.rate > 0 && o.payload_size < min_paced_payload_size) {
+    out.error = "latency --rate needs --payload 16 or more (sequence number and send time)";
     return out;
   }
   out.options = o;

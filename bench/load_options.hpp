@@ -26,8 +26,12 @@ struct load_options {
   std::size_t payload_size = 64;
   double duration_s = 5.0;  // measured interval of the throughput scenarios
   double warmup_s = 1.0;    // traffic before the measured interval, not counted
-  // Throughput scenarios: messages per publisher instead of a duration. Latency: round trips.
+  // Throughput scenarios: messages per publisher instead of a duration. Latency: round trips,
+  // or with --rate the measured messages (after --warmup seconds' worth).
   std::optional<std::uint64_t> count;
+  // latency: messages per second sent on a timer whatever the replies do (open loop); 0: one
+  // message at a time, the next once the previous one arrived (closed loop).
+  double rate = 0;
   int pairs = 1;            // pubsub
   int subscribers = 100;    // fanout
   int publishers = 100;     // fanin

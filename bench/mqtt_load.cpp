@@ -55,7 +55,7 @@ int main(int argc, char** argv) {
     auto broker = found.begin()->endpoint();
     switch (o.kind) {
       case bench::scenario_kind::latency:
-        return bench::run_latency(o, broker);
+        return o.rate > 0 ? bench::run_paced_latency(o, broker) : bench::run_latency(o, broker);
       case bench::scenario_kind::idle:
         return bench::run_idle(o, broker);
       default:

@@ -15,6 +15,9 @@ int run_throughput(const load_options& o, const boost::asio::ip::tcp::endpoint& 
 // Sequential round trips from a publisher through the broker to a subscriber.
 int run_latency(const load_options& o, const boost::asio::ip::tcp::endpoint& broker);
 
+// latency --rate: messages sent on a timer at a fixed rate, each one's time from send to receipt.
+int run_paced_latency(const load_options& o, const boost::asio::ip::tcp::endpoint& broker);
+
 // Many connected idle clients; with --broker-pid, the broker's memory per connection.
 int run_idle(const load_options& o, const boost::asio::ip::tcp::endpoint& broker);
 
