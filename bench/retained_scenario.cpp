@@ -1,5 +1,7 @@
 // retained and retained-read: what a broker writes per retained update, and how fast it hands
 // a large retained set back after a restart. Both run one client on the calling thread.
+// retained-new-sub runs the two in turn on one broker: what the retained set costs in memory,
+// and how fast a subscriber that arrives afterwards gets all of it.
 //
 // Update i goes to topic <prefix>/r/<i mod T> and carries i in its first 8 bytes (little
 // endian), so the reader knows which value each topic must hold: the last update sent to it.
@@ -11,11 +13,13 @@
 #include <cinttypes>
 #include <cstdio>
 #include <cstring>
+#include <thread>
 
 #include "load_client.hpp"
 #include "mqtt/encoder.hpp"
 #include "scenarios.hpp"
 #include "storage_scenarios.hpp"
+#include "stuck_subscribers.hpp"
 
 namespace bench {
 namespace {
@@ -29,6 +33,8 @@ constexpr std::size_t queue_bytes = 256 * 1024;
 // No run may take longer than this, whatever the broker does.
 constexpr std::chrono::seconds run_limit(600);
 constexpr std::uint16_t barrier_id = 1;
+// retained-new-sub: how long the broker gets after the barrier before its memory is read.
+constexpr milliseconds settle_time(2000);
 
 double seconds_between(clock_type::time_point a, clock_type::time_point b) {
   return std::chrono::duration<double>(b - a).count();
@@ -60,25 +66,40 @@ class retained_publisher {
     client_ = std::make_shared<load_client>(io_, cfg, h);
   }
 
-  int run() {
+  // Publishes everything and waits for the barrier's PUBACK; false if the run broke off.
+  bool publish() {
     deadline_.expires_after(run_limit);
     deadline_.async_wait([this](const boost::system::error_code& ec) {
       if (!ec) client_->close("not done within the run limit");
     });
     client_->start();
     io_.run();
+    return done_;
+  }
+
+  // The RESULT fields after `publish`: "published=... seconds=..." or "error=... published=...",
+  // each key after `prefix` but for error.
+  std::string fields(const char* prefix = "") const {
+    char line[256];
     if (!done_) {
-      std::fprintf(stderr, "mqtt-load: retained: %s (%" PRIu64 " of %" PRIu64 " sent)\n",
-                   error_.c_str(), sent_, total_);
-      std::printf("RESULT retained error=%s published=%" PRIu64 "\n",
-                  sent_ == 0 ? "connect_failed" : "incomplete", sent_);
-      return 1;
+      std::snprintf(line, sizeof line, "error=%s %spublished=%" PRIu64,
+                    sent_ == 0 ? "connect_failed" : "incomplete", prefix, sent_);
+    } else {
+      double s = seconds_between(start_, end_);
+      std::snprintf(line, sizeof line,
+                    "%spublished=%" PRIu64 " %stopics=%" PRIu64
+                    " %spayload=%zu %sseconds=%.3f"
+                    " %smsgs_per_s=%.0f",
+                    prefix, total_, prefix, o_.topics, prefix, o_.base.payload_size, prefix, s,
+                    prefix, double(total_) / (s > 0 ? s : 1e-9));
     }
-    double s = seconds_between(start_, end_);
-    std::printf("RESULT retained published=%" PRIu64 " topics=%" PRIu64
-                " payload=%zu seconds=%.3f msgs_per_s=%.0f\n",
-                total_, o_.topics, o_.base.payload_size, s, double(total_) / (s > 0 ? s : 1e-9));
-    return 0;
+    return line;
+  }
+
+  // On stderr, why `publish` broke off.
+  void explain() const {
+    std::fprintf(stderr, "mqtt-load: retained: %s (%" PRIu64 " of %" PRIu64 " sent)\n",
+                 error_.c_str(), sent_, total_);
   }
 
  private:
@@ -179,29 +200,32 @@ class retained_reader {
     client_ = std::make_shared<load_client>(io_, cfg, h);
   }
 
-  int run() {
+  // Subscribes and counts what arrives; false if it could not connect.
+  bool read() {
     started_at_ = clock_type::now();
     client_->start();
     arm_check();
     io_.run();
-    if (connected_at_ == clock_type::time_point{}) {
-      std::fprintf(stderr, "mqtt-load: retained-read: %s\n", error_.c_str());
-      std::printf("RESULT retained_read error=connect_failed\n");
-      return 1;
-    }
+    if (!error_.empty()) std::fprintf(stderr, "mqtt-load: retained-read: %s\n", error_.c_str());
+    return connected_at_ != clock_type::time_point{};
+  }
+
+  // The RESULT fields after `read`. `seconds`: from SUBSCRIBE sent to the last message.
+  std::string fields() const {
+    char line[512];
     double s = seconds_between(subscribed_at_, last_at_);
     std::uint64_t missing = expected_ - unique_;
-    std::printf("RESULT retained_read received=%" PRIu64 " expected=%" PRIu64 " missing=%" PRIu64
-                " duplicates=%" PRIu64 " stale=%" PRIu64 " foreign=%" PRIu64
-                " not_retained=%" PRIu64
-                " connect_ms=%.1f first_ms=%.1f seconds=%.3f msgs_per_s=%.0f%s%s\n",
-                received_, expected_, missing, duplicates_, stale_, foreign_, not_retained_,
-                1000 * seconds_between(started_at_, connected_at_),
-                received_ ? 1000 * seconds_between(subscribed_at_, first_at_) : 0.0, s,
-                double(received_) / (s > 0 ? s : 1e-9),
-                error_.empty() ? "" : " error=", error_.empty() ? "" : "closed");
-    if (!error_.empty()) std::fprintf(stderr, "mqtt-load: retained-read: %s\n", error_.c_str());
-    return 0;
+    std::snprintf(line, sizeof line,
+                  "received=%" PRIu64 " expected=%" PRIu64 " missing=%" PRIu64
+                  " duplicates=%" PRIu64 " stale=%" PRIu64 " foreign=%" PRIu64
+                  " not_retained=%" PRIu64
+                  " connect_ms=%.1f first_ms=%.1f seconds=%.3f msgs_per_s=%.0f%s%s",
+                  received_, expected_, missing, duplicates_, stale_, foreign_, not_retained_,
+                  1000 * seconds_between(started_at_, connected_at_),
+                  received_ ? 1000 * seconds_between(subscribed_at_, first_at_) : 0.0, s,
+                  double(received_) / (s > 0 ? s : 1e-9),
+                  error_.empty() ? "" : " error=", error_.empty() ? "" : "closed");
+    return line;
   }
 
  private:
@@ -275,12 +299,51 @@ class retained_reader {
 
 int run_retained_publish(const storage_options& o, const asio::ip::tcp::endpoint& broker) {
   retained_publisher p(o, broker);
-  return p.run();
+  bool done = p.publish();
+  if (!done) p.explain();
+  std::printf("RESULT retained %s\n", p.fields().c_str());
+  return done ? 0 : 1;
 }
 
 int run_retained_read(const storage_options& o, const asio::ip::tcp::endpoint& broker) {
   retained_reader r(o, broker);
-  return r.run();
+  if (!r.read()) {
+    std::printf("RESULT retained_read error=connect_failed\n");
+    return 1;
+  }
+  std::printf("RESULT retained_read %s\n", r.fields().c_str());
+  return 0;
+}
+
+int run_retained_new_sub(const storage_options& o, const asio::ip::tcp::endpoint& broker) {
+  std::string name = "retained_new_sub_" + std::to_string(*o.base.count);
+  long long before = o.base.broker_pid ? process_rss_kib(*o.base.broker_pid) : -1;
+  retained_publisher p(o, broker);
+  if (!p.publish()) {
+    p.explain();
+    std::printf("RESULT %s %s\n", name.c_str(), p.fields("fill_").c_str());
+    return 1;
+  }
+  std::string memory;
+  if (o.base.broker_pid) {
+    // Let the broker finish what it does after the PUBACK (ours commits its store within a
+    // second) and free the publisher's connection before the figure is taken.
+    std::this_thread::sleep_for(settle_time);
+    long long after = process_rss_kib(*o.base.broker_pid);
+    char line[160];
+    std::snprintf(line, sizeof line,
+                  " rss_before_kib=%lld rss_after_kib=%lld bytes_per_retained=%.1f", before, after,
+                  1024.0 * static_cast<double>(after - before) / static_cast<double>(o.topics));
+    memory = line;
+  }
+  retained_reader r(o, broker);
+  if (!r.read()) {
+    std::printf("RESULT %s error=connect_failed%s\n", name.c_str(), memory.c_str());
+    return 1;
+  }
+  std::printf("RESULT %s %s%s %s\n", name.c_str(), p.fields("fill_").c_str(), memory.c_str(),
+              r.fields().c_str());
+  return 0;
 }
 
 }  // namespace bench

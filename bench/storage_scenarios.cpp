@@ -62,7 +62,8 @@ bool take_own_flags(std::vector<std::string>& args, storage_options& o, std::str
 }  // namespace
 
 bool is_storage_scenario(const std::string& word) {
-  return word == "retained" || word == "retained-read" || word == "persistent";
+  return word == "retained" || word == "retained-read" || word == "retained-new-sub" ||
+         word == "persistent";
 }
 
 const char* storage_usage() {
@@ -72,6 +73,9 @@ const char* storage_usage() {
          "                 then a QoS 1 barrier\n"
          "  retained-read  --count N --topics T --idle S (5)\n"
          "                 subscribes to <prefix>/r/# and checks every topic's latest value\n"
+         "  retained-new-sub --count N (100000) --topics T (N) --broker-pid PID\n"
+         "                 retained (--payload 64), then the broker's VmRSS growth per\n"
+         "                 topic, then retained-read by a new subscriber: one RESULT line\n"
          "  persistent     --pairs N (10) --offline M (0)\n"
          "                 QoS 1 pairs whose subscribers keep their session (clean session 0);\n"
          "                 then M messages per pair queued while the subscribers are away\n"
@@ -90,6 +94,7 @@ int run_storage_scenario(const std::vector<std::string>& args) {
   // Defaults of these scenarios; the caller's flags come later and win.
   std::vector<std::string> common = {"pubsub", "--payload", "100"};
   if (o.scenario == "persistent") common = {"pubsub", "--pairs", "10"};
+  if (o.scenario == "retained-new-sub") common = {"pubsub", "--payload", "64"};
   common.insert(common.end(), rest.begin(), rest.end());
   parse_outcome parsed = parse_load_options(common);
   if (parsed.help) {
@@ -123,6 +128,7 @@ int run_storage_scenario(const std::vector<std::string>& args) {
     auto broker = found.begin()->endpoint();
     if (o.scenario == "retained") return run_retained_publish(o, broker);
     if (o.scenario == "retained-read") return run_retained_read(o, broker);
+    if (o.scenario == "retained-new-sub") return run_retained_new_sub(o, broker);
     return run_persistent(o, broker);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "mqtt-load: %s\n", e.what());

@@ -14,7 +14,7 @@
 namespace bench {
 
 struct storage_options {
-  std::string scenario;  // retained, retained-read or persistent
+  std::string scenario;  // retained, retained-read, retained-new-sub or persistent
   load_options base;     // host, port, credentials, payload size, --count, threads, prefix
   // retained, retained-read: updates are spread round-robin over this many topics (default:
   // --count, one update per topic).
@@ -25,7 +25,7 @@ struct storage_options {
   std::string prefix;  // topic prefix: base.topic_prefix, or one derived from the process id
 };
 
-// retained, retained-read and persistent are handled here, not by parse_load_options.
+// retained, retained-read, retained-new-sub and persistent are handled here, not by parse_load_options.
 bool is_storage_scenario(const std::string& word);
 const char* storage_usage();
 
@@ -39,6 +39,9 @@ int run_retained_publish(const storage_options& o, const boost::asio::ip::tcp::e
 // Subscribes to <prefix>/r/# and counts the retained messages that arrive, checking that each
 // topic came back once with its latest value.
 int run_retained_read(const storage_options& o, const boost::asio::ip::tcp::endpoint& broker);
+// retained, then (with --broker-pid) the broker's VmRSS growth per retained message, then
+// retained-read by a new subscriber: both in one RESULT line.
+int run_retained_new_sub(const storage_options& o, const boost::asio::ip::tcp::endpoint& broker);
 // QoS 1 pairs whose subscribers keep their session (clean session 0): a measured stream while
 // they are connected, then messages queued while they are away and drained when they return.
 int run_persistent(const storage_options& o, const boost::asio::ip::tcp::endpoint& broker);
