@@ -14,7 +14,12 @@
 #   --no-build    use build-asan/ as it is
 #   --work DIR    where corpus, logs and crashes go (default build-asan/fuzz)
 #   --build-only  build the targets (build-asan/tests/fuzz/fuzz_*) and write the seeds, run nothing
-#   after --, flags for every libFuzzer run (e.g. -runs=10000000 for a fixed number of inputs)
+#   after --, flags for every libFuzzer run (e.g. -runs=10000000 for a fixed number of inputs);
+#                 they come after the script's own, so -timeout=N there replaces the 10 s
+#
+# libFuzzer's timeout is wall-clock time per input: a run paused with kill -STOP for longer than
+# that reports a "timeout" whose input replays in milliseconds. Give a run that may be paused a
+# long one (-- -timeout=1800).
 #
 # The corpus each run grows is kept in <work>/corpus/<target> (the seeds are rewritten in
 # <work>/seeds/<target> each time) and the log in <work>/logs/<target>.log.
@@ -42,7 +47,7 @@ while (($# > 0)); do
     --build-only) build_only=1 ;;
     --work) fuzz_dir="${2:?--work needs a directory}" && shift ;;
     --) shift && extra=("$@") && break ;;
-    -h | --help) sed -n '2,23p' "$0" && exit 0 ;;
+    -h | --help) sed -n '2,27p' "$0" && exit 0 ;;
     *) echo "fuzz: unknown argument '$1' (see --help)" >&2 && exit 2 ;;
   esac
   shift
