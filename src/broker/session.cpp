@@ -111,7 +111,9 @@ void session::forget_all() {
   if (queue_) {
     for (const auto& p : *queue_) forget(p);
   }
-  for (const auto& entry : inflight_) forget(entry.publish);
+  if (inflight_) {
+    for (const auto& entry : *inflight_) forget(entry.publish);
+  }
   if (incoming_qos2_) {
     for (std::uint16_t id : *incoming_qos2_) store_->incoming_qos2_erased(client_id_, id);
   }
@@ -127,7 +129,7 @@ void session::restore_delivery(const stored_delivery& d) {
   }
   // Sent before the restart: it goes again on the next connection, as a resend.
   if (!d.released) p.dup = true;
-  inflight_.push_back({std::move(p), d.released, true});
+  inflight_list().push_back({std::move(p), d.released, true});
   ++pending_inflight_;
 }
 
@@ -240,9 +242,9 @@ std::unordered_set<std::uint16_t>& session::incoming() {
 
 bool session::has_sendable() const {
   // Resends count against the client's Receive Maximum too [MQTT-3.3.4-9].
-  if (pending_inflight_ > 0) return inflight_.size() - pending_inflight_ < window();
+  if (pending_inflight_ > 0) return inflight() - pending_inflight_ < window();
   if (!queue_ || queue_->empty()) return false;
-  return queue_->front().qos == mqtt::qos::at_most_once || inflight_.size() < window();
+  return queue_->front().qos == mqtt::qos::at_most_once || inflight() < window();
 }
 
 void session::take_sendable(std::vector<outgoing_publish>& out, std::size_t byte_budget) {
@@ -250,8 +252,8 @@ void session::take_sendable(std::vector<outgoing_publish>& out, std::size_t byte
   if (pending_inflight_ > 0) {
     // After a reconnect everything in flight goes again, in order, but no more at once than the
     // new connection's Receive Maximum allows [MQTT-3.3.4-9]; the rest as acks free room.
-    std::size_t outstanding = inflight_.size() - pending_inflight_;
-    for (auto& entry : inflight_) {
+    std::size_t outstanding = inflight() - pending_inflight_;
+    for (auto& entry : inflight_list()) {
       if (outstanding >= window()) break;
       if (!entry.pending) continue;
       ++outstanding;
@@ -285,12 +287,12 @@ void session::take_sendable(std::vector<outgoing_publish>& out, std::size_t byte
     // Messages leave in order; a QoS 1/2 message waits for room in the window and so does
     // everything behind it [MQTT-4.6.0-6]. The window is the client's Receive Maximum when
     // smaller than the broker's own [MQTT-3.3.4-9].
-    if (next.qos != mqtt::qos::at_most_once && inflight_.size() >= window()) break;
+    if (next.qos != mqtt::qos::at_most_once && inflight() >= window()) break;
     release(next);
     taken += size;
     if (next.qos != mqtt::qos::at_most_once) {
       next.packet_id = next_packet_id();
-      inflight_.push_back({next, false, false});
+      inflight_list().push_back({next, false, false});
       store(next, false);
     }
     out.push_back(std::move(next));
@@ -300,7 +302,8 @@ void session::take_sendable(std::vector<outgoing_publish>& out, std::size_t byte
 }
 
 void session::prepare_resend() {
-  for (auto& entry : inflight_) {
+  if (!inflight_) return;
+  for (auto& entry : *inflight_) {
     if (!entry.released) entry.publish.dup = true;  // [MQTT-3.3.1-1]
     if (!entry.pending) {
       entry.pending = true;
@@ -309,19 +312,27 @@ void session::prepare_resend() {
   }
 }
 
+std::deque<session::inflight_entry>& session::inflight_list() {
+  if (!inflight_) inflight_ = std::make_unique<std::deque<inflight_entry>>();
+  return *inflight_;
+}
+
 session::inflight_entry* session::find_inflight(std::uint16_t id) {
-  for (auto& entry : inflight_) {
+  if (!inflight_) return nullptr;
+  // Acknowledgements mostly come in the order sent: the oldest entry first.
+  for (auto& entry : *inflight_) {
     if (entry.publish.packet_id == id) return &entry;
   }
   return nullptr;
 }
 
 void session::erase_inflight(std::uint16_t id) {
-  auto it = std::find_if(inflight_.begin(), inflight_.end(),
+  if (!inflight_) return;
+  auto it = std::find_if(inflight_->begin(), inflight_->end(),
                          [id](const inflight_entry& e) { return e.publish.packet_id == id; });
-  if (it == inflight_.end()) return;
+  if (it == inflight_->end()) return;
   if (it->pending) --pending_inflight_;
-  inflight_.erase(it);
+  inflight_->erase(it);  // the oldest, usually: a deque drops it without moving the others
 }
 
 bool session::on_puback(std::uint16_t id) {
@@ -372,18 +383,20 @@ namespace broker {
 std::vector<outgoing_publish> session::take_shared() {
   std::vector<outgoing_publish> out;
   // In flight first: they were sent before anything still queued [MQTT-4.6.0-6].
-  for (auto it = inflight_.begin(); it != inflight_.end();) {
-    if (it->publish.share.empty() || it->released) {
-      ++it;
-      continue;
+  if (inflight_) {
+    for (auto it = inflight_->begin(); it != inflight_->end();) {
+      if (it->publish.share.empty() || it->released) {
+        ++it;
+        continue;
+      }
+      if (it->pending) --pending_inflight_;
+      forget(it->publish);
+      outgoing_publish p = std::move(it->publish);
+      p.packet_id = 0;
+      p.dup = false;
+      out.push_back(std::move(p));
+      it = inflight_->erase(it);
     }
-    if (it->pending) --pending_inflight_;
-    forget(it->publish);
-    outgoing_publish p = std::move(it->publish);
-    p.packet_id = 0;
-    p.dup = false;
-    out.push_back(std::move(p));
-    it = inflight_.erase(it);
   }
   if (queue_) {
     for (auto it = queue_->begin(); it != queue_->end();) {

@@ -178,7 +178,7 @@ class session {
   std::size_t queued() const { return queue_ ? queue_->size() : 0; }
   // What the queue costs its budgets (queue_cost() of every message but exempt ones).
   std::size_t queued_bytes() const { return queued_bytes_; }
-  std::size_t inflight() const { return inflight_.size(); }
+  std::size_t inflight() const { return inflight_ ? inflight_->size() : 0; }
   std::uint64_t dropped() const { return dropped_; }
   // True once per session, the first time something is dropped: log then, not every time.
   bool take_first_drop_notice();
@@ -230,7 +230,10 @@ class session {
   bool live_ = false;
   bool over_budget_ = false;  // disconnect pending: offline limits apply already
   std::size_t live_limit_ = 0;
-  std::vector<inflight_entry> inflight_;  // in the order first sent [MQTT-4.6.0-1]; small
+  // In the order first sent [MQTT-4.6.0-1]. A deque: the oldest leaves first, without moving
+  // the rest; built on first use, like the queue.
+  std::deque<inflight_entry>& inflight_list();
+  std::unique_ptr<std::deque<inflight_entry>> inflight_;
   std::size_t pending_inflight_ = 0;
   // Built on first use too: only QoS 2 publishers ever need it.
   std::unordered_set<std::uint16_t>& incoming();
