@@ -24,6 +24,21 @@ void broker_core::tick(std::chrono::steady_clock::time_point now) {
   state_->publish_sys(now);
 }
 
+void broker_core::restore_retained(message_ptr msg) {
+  state_->restore_retained(std::move(msg));
+}
+
+void broker_core::restore_session(const std::string& client_id, const std::string& username,
+                                  const std::vector<mqtt::subscription>& subs,
+                                  const std::vector<stored_delivery>& deliveries,
+                                  const std::vector<std::uint16_t>& incoming_qos2,
+                                  std::uint32_t expiry_interval,
+                                  std::optional<std::chrono::system_clock::time_point> ended_at) {
+  static_assert(never_expires == session::never_expires);
+  state_->restore_session(client_id, username, subs, deliveries, incoming_qos2, expiry_interval,
+                          ended_at);
+}
+
 void broker_core::reserve_bridge_client_ids(std::vector<std::string> ids) {
   state_->reserve_bridge_client_ids(std::move(ids));
 }

@@ -58,6 +58,19 @@ class broker_core {
   // The local client ids of the configured bridges (see broker_state); call before clients
   // connect, best before the store is restored.
   void reserve_bridge_client_ids(std::vector<std::string> ids);
+  // Start-up, before any connection: state read back from durable storage (storage::
+  // state_loader calls these). Nothing is written back. `expiry_interval` and `ended_at` as
+  // persistence::session_expiry_stored() wrote them (never_expires and nullopt for sessions
+  // stored without them).
+  void restore_retained(message_ptr msg);
+  void restore_session(const std::string& client_id, const std::string& username,
+                       const std::vector<mqtt::subscription>& subs,
+                       const std::vector<stored_delivery>& deliveries,
+                       const std::vector<std::uint16_t>& incoming_qos2,
+                       std::uint32_t expiry_interval = never_expires,
+                       std::optional<std::chrono::system_clock::time_point> ended_at = {});
+  static constexpr std::uint32_t never_expires = 0xFFFFFFFF;  // session::never_expires
+
   // A retained $SYS entry from outside the core (a bridge's state). Like every $SYS entry it is
   // kept in memory only.
   void publish_sys_entry(std::string topic, std::string payload);

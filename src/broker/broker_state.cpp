@@ -283,10 +283,7 @@ void broker_state::end_session_locked(session& s) {
   if (durable) s.forget_all();
   // Its unacknowledged messages of shared subscriptions go to another member [MQTT-4.8.2-5].
   std::vector<outgoing_publish> shared = s.take_shared();
-  for (const auto& [filter, options] : s.subscriptions()) {
-    remove_subscription_locked(s, filter);
-    if (durable) store_->subscription_erased(s.client_id(), filter);
-  }
+  remove_all_subscriptions_locked(s);
   if (durable) store_->session_erased(s.client_id());
   const std::string client_id = s.client_id();
   sessions_.erase(client_id);
@@ -305,7 +302,32 @@ void broker_state::end_session_locked(session& s) {
   }
 }
 
-bool broker_state::add_subscription_locked(session& s, const mqtt::subscription& sub) {
+bool broker_state::add_subscription_locked(session& s, const mqtt::subscription& sub,
+                                           bool restoring) {
+  const bool is_new = route_subscription_locked(s, sub);
+  s.subscriptions()[sub.filter] = sub;
+  if (!restoring && store_ && s.persisted()) store_->subscription_stored(s.client_id(), sub);
+  return is_new;
+}
+
+bool broker_state::remove_subscription_locked(session& s, std::string_view filter) {
+  auto it = s.subscriptions().find(filter);
+  if (it == s.subscriptions().end()) return false;
+  unroute_subscription_locked(s, filter);
+  if (store_ && s.persisted()) store_->subscription_erased(s.client_id(), filter);
+  s.subscriptions().erase(it);
+  return true;
+}
+
+void broker_state::remove_all_subscriptions_locked(session& s, bool restoring) {
+  for (const auto& [filter, options] : s.subscriptions()) {
+    unroute_subscription_locked(s, filter);
+    if (!restoring && store_ && s.persisted()) store_->subscription_erased(s.client_id(), filter);
+  }
+  s.subscriptions().clear();
+}
+
+bool broker_state::route_subscription_locked(session& s, const mqtt::subscription& sub) {
   const auto shared = mqtt::split_shared_filter(sub.filter);
   if (!shared) return subscriptions_.subscribe(&s, sub);
   shared_group& group = shared_[sub.filter];
@@ -321,7 +343,7 @@ bool broker_state::add_subscription_locked(session& s, const mqtt::subscription&
   return true;
 }
 
-void broker_state::remove_subscription_locked(session& s, std::string_view filter) {
+void broker_state::unroute_subscription_locked(session& s, std::string_view filter) {
   if (!mqtt::is_shared_filter(filter)) {
     subscriptions_.unsubscribe(&s, filter);
     return;
@@ -540,8 +562,6 @@ std::vector<std::uint8_t> broker_state::subscribe(connection_state& conn,
     mqtt::subscription stored = sub;
     stored.max_qos = granted;
     const bool is_new = add_subscription_locked(*s, stored);
-    s->subscriptions()[sub.filter] = stored;
-    if (store_ && s->persisted()) store_->subscription_stored(s->client_id(), stored);
     codes.push_back(static_cast<std::uint8_t>(granted));
     // Retained messages go out on SUBSCRIBE, with RETAIN set [MQTT-3.3.1-8] [MQTT-3.8.4-3], at
     // the lower of their QoS and the granted QoS; Retain Handling 1 only for a new subscription,
@@ -578,12 +598,7 @@ std::vector<std::uint8_t> broker_state::unsubscribe(connection_state& conn,
   for (const auto& filter : filters) {
     std::uint8_t code = mqtt::reason::no_subscription_existed;
     if (s) {
-      if (auto it = s->subscriptions().find(filter); it != s->subscriptions().end()) {
-        remove_subscription_locked(*s, filter);
-        s->subscriptions().erase(it);
-        if (store_ && s->persisted()) store_->subscription_erased(s->client_id(), filter);
-        code = mqtt::reason::success;
-      }
+      if (remove_subscription_locked(*s, filter)) code = mqtt::reason::success;
     }
     codes.push_back(code);
   }
@@ -687,11 +702,7 @@ void broker_state::restore_session(const std::string& client_id, const std::stri
                                    std::optional<std::chrono::system_clock::time_point> ended_at) {
   std::lock_guard lock(mutex_);
   auto& slot = sessions_[client_id];
-  if (slot) {  // stored twice: the later record wins
-    for (const auto& [filter, options] : slot->subscriptions()) {
-      remove_subscription_locked(*slot, filter);
-    }
-  }
+  if (slot) remove_all_subscriptions_locked(*slot, true);  // stored twice: the later record wins
   slot = std::make_unique<session>(client_id, expiry_interval, config_, store_, &pool_);
   session& s = *slot;
   s.mark_persisted();
@@ -706,10 +717,7 @@ void broker_state::restore_session(const std::string& client_id, const std::stri
     const auto left = ended + std::chrono::seconds(expiry_interval) - wall_now;
     s.ends_at = steady::now() + std::chrono::duration_cast<steady::duration>(left);
   }
-  for (const auto& sub : subs) {
-    add_subscription_locked(s, sub);
-    s.subscriptions()[sub.filter] = sub;
-  }
+  for (const auto& sub : subs) add_subscription_locked(s, sub, true);
   for (const auto& d : deliveries) s.restore_delivery(d);
   for (std::uint16_t id : incoming_qos2) s.restore_incoming_qos2(id);
 }

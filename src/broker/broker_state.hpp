@@ -201,9 +201,17 @@ class broker_state {
     std::vector<shared_member> members;
     std::size_t next = 0;
   };
-  // Into the subscription tree, or into its shared group. Returns whether it is new. Exclusive.
-  bool add_subscription_locked(session& s, const mqtt::subscription& sub);
-  void remove_subscription_locked(session& s, std::string_view filter);
+  // A session's subscriptions live in three places, kept together by these three functions only:
+  // the routing (tree or shared group), the session's own map, and durable storage for a
+  // persisted session (not written back while `restoring` from it). Exclusive.
+  // Returns whether the routing is new (Retain Handling 1 [MQTT-3.3.1-10]).
+  bool add_subscription_locked(session& s, const mqtt::subscription& sub, bool restoring = false);
+  // Returns whether the session had it.
+  bool remove_subscription_locked(session& s, std::string_view filter);
+  void remove_all_subscriptions_locked(session& s, bool restoring = false);
+  // The routing alone: into the subscription tree, or into its shared group; whether it is new.
+  bool route_subscription_locked(session& s, const mqtt::subscription& sub);
+  void unroute_subscription_locked(session& s, std::string_view filter);
   // The member that gets the next message of `q`, or null when none can take it. Exclusive, or
   // shared with shared_pick_mutex_.
   shared_member* pick_member_locked(shared_group& g, mqtt::qos q);

@@ -2,7 +2,7 @@
 
 #include <algorithm>
 
-#include "broker/broker_state.hpp"
+#include "broker/broker_core.hpp"
 #include "storage/state_records.hpp"
 
 namespace storage {
@@ -62,7 +62,7 @@ broker_store::~broker_store() {
 }
 
 void broker_store::restore_into(broker::broker_core& core) {
-  loaded_.restore_into(core.state());
+  loaded_.restore_into(core);
 }
 
 void broker_store::record(std::string key, std::optional<std::string> value, bool fresh) {

@@ -2,8 +2,7 @@
 
 #include <algorithm>
 
-#include "broker/broker_state.hpp"
-#include "broker/session.hpp"
+#include "broker/broker_core.hpp"
 #include "storage/state_records.hpp"
 
 namespace storage {
@@ -61,14 +60,14 @@ std::size_t state_loader::drop_leftovers(const std::function<void(const std::str
   return leftovers;
 }
 
-void state_loader::restore_into(broker::broker_state& state) {
-  for (auto& msg : retained_) state.restore_retained(std::move(msg));
+void state_loader::restore_into(broker::broker_core& core) {
+  for (auto& msg : retained_) core.restore_retained(std::move(msg));
   for (auto& [id, s] : sessions_) {
     std::sort(s.deliveries.begin(), s.deliveries.end(),
               [](const auto& a, const auto& b) { return a.seq < b.seq; });
-    state.restore_session(id, s.username, s.subs, s.deliveries, s.incoming,
-                          s.has_expiry ? s.expiry_interval : broker::session::never_expires,
-                          s.ended_at);
+    core.restore_session(id, s.username, s.subs, s.deliveries, s.incoming,
+                         s.has_expiry ? s.expiry_interval : broker::broker_core::never_expires,
+                         s.ended_at);
   }
   retained_ = {};
   sessions_.clear();

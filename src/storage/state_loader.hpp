@@ -19,7 +19,7 @@
 #include "mqtt/packet.hpp"
 
 namespace broker {
-class broker_state;
+class broker_core;
 }
 
 namespace storage {
@@ -37,7 +37,7 @@ class state_loader {
   std::size_t invalid_records() const { return invalid_records_; }
 
   // Hands everything to the broker (once, before it serves anyone) and empties the loader.
-  void restore_into(broker::broker_state& state);
+  void restore_into(broker::broker_core& core);
 
  private:
   struct loaded_session {

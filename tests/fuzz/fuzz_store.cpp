@@ -181,7 +181,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     for (const auto& [key, value] : second.records) loader.load(key, value);
     loader.drop_leftovers([](const std::string&) {});
     broker::broker_core core(broker::broker_config{}, auth, log);
-    loader.restore_into(core.state());
+    loader.restore_into(core);
   }
 
   // The broker's own way in, with its threads, on some inputs.

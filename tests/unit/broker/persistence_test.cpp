@@ -158,10 +158,10 @@ TEST_F(persistence_test, restored_session_redelivers_in_order_with_dup_on_sent_o
   sub.max_qos = mqtt::qos::exactly_once;
   auto m1 = std::make_shared<const message>("t", "sent", mqtt::qos::at_least_once, false);
   auto m2 = std::make_shared<const message>("t", "queued", mqtt::qos::at_least_once, false);
-  core.state().restore_session("dev", "u", {sub},
-                               {{1, m1, mqtt::qos::at_least_once, false, 17, false, {}},
-                                {2, m2, mqtt::qos::at_least_once, false, 0, false, {}}},
-                               {});
+  core.restore_session("dev", "u", {sub},
+                       {{1, m1, mqtt::qos::at_least_once, false, 17, false, {}},
+                        {2, m2, mqtt::qos::at_least_once, false, 0, false, {}}},
+                       {});
   test_client c(core);
   c.connect("dev", false);
   auto got = c.received();
@@ -183,7 +183,7 @@ TEST_F(persistence_test, restored_session_redelivers_in_order_with_dup_on_sent_o
 
 TEST_F(persistence_test, restored_retained_message_is_delivered_and_not_written_back) {
   broker_core core{broker_config{}, auth, log, nullptr, &store};
-  core.state().restore_retained(
+  core.restore_retained(
       std::make_shared<const message>("ha/x/config", "{}", mqtt::qos::at_least_once, true));
   EXPECT_TRUE(store.retained.empty());
   auto sub = connected(core, "sub", true);
