@@ -488,7 +488,7 @@ void broker_state::deliver_locked(session& s, const message_ptr& msg, mqtt::qos 
   enqueue_result result;
   bool first_drop = false;
   {
-    std::lock_guard delivery(s.delivery_mutex());
+    std::lock_guard delivery(delivery_mutex(s));
     result = s.enqueue(msg, q, retain, on_subscribe, std::move(sub_ids), share);
     if (result != enqueue_result::queued && result != enqueue_result::over_budget) {
       first_drop = s.take_first_drop_notice();
@@ -609,7 +609,7 @@ bool broker_state::on_ack(connection_state& conn, mqtt::packet_type type, std::u
   std::shared_lock lock(mutex_);
   session* s = conn.attached;
   if (!s) return false;
-  std::unique_lock delivery(s->delivery_mutex());
+  std::unique_lock delivery(delivery_mutex(*s));
   bool matched = false;
   switch (type) {
     case mqtt::packet_type::puback:
@@ -636,7 +636,7 @@ auto broker_state::with_delivery(connection_state& conn, Fn&& fn) -> decltype(fn
   std::shared_lock lock(mutex_);
   session* s = conn.attached;
   if (!s) return fn(nullptr);
-  std::lock_guard delivery(s->delivery_mutex());
+  std::lock_guard delivery(delivery_mutex(*s));
   return fn(s);
 }
 
@@ -665,7 +665,7 @@ output_status broker_state::take_output(connection_state& conn, std::vector<outg
   if (conn.taken_over) return output_status::taken_over;
   if (conn.over_budget.load(std::memory_order_relaxed)) return output_status::over_budget;
   if (session* s = conn.attached) {
-    std::lock_guard delivery(s->delivery_mutex());
+    std::lock_guard delivery(delivery_mutex(*s));
     s->take_sendable(out, byte_budget);
   }
   return output_status::open;

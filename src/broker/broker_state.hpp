@@ -8,18 +8,21 @@
 //   exclusively by whatever changes the structure: the session map, the subscription tree and
 //   shared groups, which connection owns which session, wills, session expiry. Under the
 //   exclusive lock everything below is free to touch without its own lock.
-// - each session's delivery_mutex(), for its queue and in-flight messages: a publisher's thread
-//   and the session's own connection change them at once. Held for the session alone; never two
-//   at a time.
+// - delivery_mutex(session), for a session's queue and in-flight messages (session.hpp): a
+//   publisher's thread and the session's own connection change them at once. One of a fixed set
+//   of stripes, so an idle session carries no mutex of its own; never two held at a time, so two
+//   sessions sharing a stripe only ever wait for each other briefly.
 // - retained_mutex_ and monitor_mutex_: the retained store and the web UI's topic monitor, always
 //   (they are read without mutex_ too).
 // - shared_pick_mutex_ and random_mutex_: the shared groups' turns and the client id generator.
-// Order: mutex_, then retained_mutex_, then one session's delivery_mutex(); the others are taken
+// Order: mutex_, then retained_mutex_, then one delivery_mutex(session); the others are taken
 // last and alone. Functions named *_locked need mutex_ held, shared at least; the ones that need
 // it exclusively say so.
 
+#include <array>
 #include <atomic>
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -181,6 +184,11 @@ class broker_state {
 
  private:
   std::size_t route_locked(const message_ptr& msg, const session* from = nullptr);
+  // The stripe guarding the delivery state of `s`.
+  std::mutex& delivery_mutex(const session& s) const {
+    const auto at = reinterpret_cast<std::uintptr_t>(&s) / alignof(std::max_align_t);
+    return delivery_stripes_[at % delivery_stripes_.size()].mutex;
+  }
   // Calls fn(session*) with mutex_ shared and the session's delivery mutex held; with null when
   // the connection serves no session.
   template <typename Fn>
@@ -248,6 +256,10 @@ class broker_state {
   mutable rw_lock mutex_;
   mutable std::mutex retained_mutex_;
   mutable std::mutex monitor_mutex_;
+  struct alignas(64) delivery_stripe {  // one cache line each: stripes held by different
+    std::mutex mutex;                   // threads do not share a line
+  };
+  mutable std::array<delivery_stripe, 61> delivery_stripes_;  // prime: addresses spread evenly
   std::mutex shared_pick_mutex_;
   std::mutex random_mutex_;
   buffer_pool pool_;  // before sessions_: they give their bytes back to it when destroyed

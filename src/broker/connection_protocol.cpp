@@ -608,14 +608,17 @@ void encode_publish_v5(connection_state& st, const outgoing_publish& o, std::str
   if (st.client_alias_max > 0) {
     // Aliases the broker picks for its own sends, up to the client's Topic Alias Maximum
     // [MQTT-3.3.2-11]: the first PUBLISH sets one with the topic, later ones send it alone.
-    auto it = st.aliases_out.find(m.topic());
-    if (it != st.aliases_out.end()) {
+    if (!st.aliases_out)
+      st.aliases_out = std::make_unique<std::unordered_map<std::string, std::uint16_t>>();
+    auto& aliases = *st.aliases_out;
+    auto it = aliases.find(m.topic());
+    if (it != aliases.end()) {
       topic = {};
       extra += static_cast<char>(property_id::topic_alias);
       put_u16(extra, it->second);
-    } else if (st.aliases_out.size() < st.client_alias_max) {
-      const auto alias = static_cast<std::uint16_t>(st.aliases_out.size() + 1);
-      st.aliases_out.emplace(m.topic(), alias);
+    } else if (aliases.size() < st.client_alias_max) {
+      const auto alias = static_cast<std::uint16_t>(aliases.size() + 1);
+      aliases.emplace(m.topic(), alias);
       extra += static_cast<char>(property_id::topic_alias);
       put_u16(extra, alias);
     }

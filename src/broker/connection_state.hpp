@@ -92,7 +92,9 @@ struct connection_state {
   std::uint16_t client_alias_max = 0;   // the client's Topic Alias Maximum
   std::uint16_t incoming_unacked = 0;   // QoS 1/2 received and not yet acknowledged
   std::vector<std::string> aliases_in;  // topic alias -> topic name, set by the client
-  std::unordered_map<std::string, std::uint16_t> aliases_out;  // ours, towards the client
+  // Ours, towards the client; built on first use (few clients allow aliases, and an idle
+  // connection should cost little).
+  std::unique_ptr<std::unordered_map<std::string, std::uint16_t>> aliases_out;
   std::uint8_t disconnect_code = 0;  // the reason of a server DISCONNECT, 0 for none
   bool disconnect_received = false;
   bool announced = false;    // the "connected" line was logged, so a "disconnected" one follows

@@ -2,7 +2,8 @@
 // One client's session [MQTT-4.1]: its subscriptions, the messages waiting for it, the QoS 1/2
 // messages in flight in both directions. Lives on while the client is offline when it asked for
 // a persistent session. Not thread-safe. broker_state.hpp says what guards what: its messages and
-// packet ids are guarded by delivery_mutex(), everything else by the broker state's lock.
+// packet ids are guarded by broker_state::delivery_mutex(session), everything else by the broker
+// state's lock.
 
 #include <algorithm>
 #include <atomic>
@@ -12,7 +13,6 @@
 #include <deque>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -186,10 +186,6 @@ class session {
   // The live connection, or null while offline. Guarded by the broker state's lock.
   connection_state* owner = nullptr;
 
-  // Guards the delivery state (queue, in flight, incoming QoS 2 ids, drop counts): what
-  // publishers on other threads and the session's own connection change at the same time.
-  std::mutex& delivery_mutex() const { return delivery_mutex_; }
-
  private:
   struct inflight_entry {
     outgoing_publish publish;
@@ -241,7 +237,6 @@ class session {
   std::uint16_t last_packet_id_ = 0;
   std::uint64_t dropped_ = 0;
   bool drop_noticed_ = false;
-  mutable std::mutex delivery_mutex_;
 };
 
 }  // namespace broker

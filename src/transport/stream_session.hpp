@@ -41,10 +41,10 @@ class stream_session final : public session_base,
         stream_(std::move(stream)),
         executor_(stream_.get_executor()),
         timer_(executor_),
-        core_(core),
         registry_(registry),
-        remote_address_(std::move(remote_address)),
-        kind_(std::move(kind)) {}
+        // Built here so the address and kind are not kept twice; it does nothing until start().
+        connection_(std::make_unique<broker::connection>(core, *this, std::move(remote_address),
+                                                         std::move(kind))) {}
 
   ~stream_session() override {
     // Reached without close() only when the I/O threads were abandoned at shutdown.
@@ -54,7 +54,6 @@ class stream_session final : public session_base,
 
   // Call on the stream's executor (post it there), once.
   void start() {
-    connection_ = std::make_unique<broker::connection>(core_, *this, remote_address_, kind_);
     registry_id_ = registry_.add(this->weak_from_this());
     if (registry_id_ == 0) {  // the broker is shutting down
       close();
@@ -221,10 +220,7 @@ class stream_session final : public session_base,
   Stream stream_;
   typename Stream::executor_type executor_;
   boost::asio::steady_timer timer_;
-  broker::broker_core& core_;
   session_registry& registry_;
-  std::string remote_address_;
-  std::string kind_;  // mqtt, ws, mqtts, wss
   std::uint64_t registry_id_ = 0;
 
   broker::output_batch batch_;  // what the write in flight is sending
