@@ -27,8 +27,11 @@ void connection::on_bytes(std::span<const std::uint8_t> bytes) {
   }
   st.last_received = clock::now();
   st.broker.counters().bytes_received.fetch_add(bytes.size(), std::memory_order_relaxed);
-  st.reader.feed(bytes);
+  // Decoded in place; an unfinished packet, or what waits for a login to be checked, is copied
+  // before the transport reuses its read buffer.
+  st.reader.lend(bytes);
   process_input(state_);
+  st.reader.keep_rest();
 }
 
 void connection::take_output(output_batch& out) {

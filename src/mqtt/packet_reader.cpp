@@ -32,6 +32,28 @@ void packet_reader::feed(std::span<const std::uint8_t> bytes) {
   buffer_.append(reinterpret_cast<const char*>(bytes.data()), bytes.size());
 }
 
+void packet_reader::lend(std::span<const std::uint8_t> bytes) {
+  if (failed_ != decode_error::none) return;
+  if (consumed_ < buffer_.size() || !lent_.empty()) {
+    // The start of an unfinished packet is in the buffer: the rest joins it there.
+    keep_rest();
+    feed(bytes);
+    return;
+  }
+  std::string().swap(buffer_);  // nothing unfinished: no buffer while the bytes are lent
+  consumed_ = 0;
+  lent_ = bytes;
+  lent_consumed_ = 0;
+}
+
+void packet_reader::keep_rest() {
+  if (lent_.empty()) return;
+  const auto rest = lent_.subspan(lent_consumed_);
+  lent_ = {};
+  lent_consumed_ = 0;
+  if (failed_ == decode_error::none && !rest.empty()) feed(rest);
+}
+
 packet_reader::result packet_reader::next() {
   result out;
   if (failed_ != decode_error::none) {
@@ -39,8 +61,11 @@ packet_reader::result packet_reader::next() {
     out.error = failed_;
     return out;
   }
-  const auto* data = reinterpret_cast<const std::uint8_t*>(buffer_.data()) + consumed_;
-  const std::size_t available = buffer_.size() - consumed_;
+  const bool lent = !lent_.empty();
+  const auto* data =
+      lent ? lent_.data() + lent_consumed_
+           : reinterpret_cast<const std::uint8_t*>(buffer_.data()) + consumed_;
+  const std::size_t available = lent ? lent_.size() - lent_consumed_ : buffer_.size() - consumed_;
   auto fail = [&](decode_error e) {
     failed_ = e;
     out.state = status::error;
@@ -73,7 +98,7 @@ packet_reader::result packet_reader::next() {
 
   decode_result decoded =
       decode_packet(data[0], std::span(data + header_size, remaining_length), version_);
-  consumed_ += header_size + remaining_length;
+  (lent ? lent_consumed_ : consumed_) += header_size + remaining_length;
   out.wire_size = header_size + remaining_length;
   out.pkt = std::move(decoded.pkt);
   if (decoded.error != decode_error::none) {

@@ -23,7 +23,14 @@ class packet_reader {
   void set_version(protocol_version v) { version_ = v; }
   protocol_version version() const { return version_; }
 
+  // Copies `bytes` into the reader's buffer.
   void feed(std::span<const std::uint8_t> bytes);
+  // Lends `bytes` instead: next() decodes straight from them, and keep_rest() must be called
+  // before they go away, which copies what is left (an unfinished packet) into the buffer. A
+  // read that ends on a packet boundary is never copied, and a reader with nothing unfinished
+  // holds no buffer at all (an idle connection costs less).
+  void lend(std::span<const std::uint8_t> bytes);
+  void keep_rest();
 
   enum class status { packet, need_more, error };
   struct result {
@@ -36,7 +43,9 @@ class packet_reader {
   // carries what was decoded (for unsupported_protocol_level, the CONNECT with its level byte).
   result next();
 
-  std::size_t buffered() const { return buffer_.size() - consumed_; }
+  std::size_t buffered() const {
+    return buffer_.size() - consumed_ + (lent_.size() - lent_consumed_);
+  }
   // Memory the buffer holds: at most about one read plus one unfinished packet, because consumed
   // bytes are dropped at the next feed().
   std::size_t capacity() const { return buffer_.capacity(); }
@@ -46,6 +55,8 @@ class packet_reader {
   protocol_version version_ = protocol_version::v3_1_1;
   std::string buffer_;
   std::size_t consumed_ = 0;
+  std::span<const std::uint8_t> lent_;  // between lend() and keep_rest(); empty otherwise
+  std::size_t lent_consumed_ = 0;
   decode_error failed_ = decode_error::none;
 };
 

@@ -62,6 +62,60 @@ TEST(packet_reader, packets_fed_byte_by_byte_come_out_whole) {
   EXPECT_EQ(reader.buffered(), 0u);
 }
 
+// lend(): the same packets whatever the cuts, read in place, with only unfinished packets kept.
+TEST(packet_reader, lent_reads_cut_anywhere_give_the_same_packets) {
+  const auto packets = sample_packets();
+  const std::string stream = stream_of(packets, protocol_version::v3_1_1);
+  for (std::size_t cut = 1; cut < stream.size(); ++cut) {
+    packet_reader reader(max_size);
+    std::vector<packet> got;
+    for (std::size_t at = 0; at < stream.size(); at += cut) {
+      // Each read in its own storage, overwritten once lent, as a transport's read buffer is.
+      std::string read = stream.substr(at, cut);
+      reader.lend(as_bytes(read));
+      packet_reader::result last;
+      for (packet& p : drain(reader, last)) got.push_back(std::move(p));
+      ASSERT_EQ(last.state, packet_reader::status::need_more) << "cut " << cut;
+      reader.keep_rest();
+      read.assign(read.size(), '\xFF');
+    }
+    EXPECT_EQ(got, packets) << "cut " << cut;
+    EXPECT_EQ(reader.buffered(), 0u);
+  }
+}
+
+TEST(packet_reader, a_lent_read_ending_on_a_packet_boundary_leaves_no_buffer) {
+  const std::string stream = stream_of(sample_packets(), protocol_version::v3_1_1);
+  packet_reader reader(max_size);
+  reader.feed(as_bytes(stream.substr(0, 5)));  // an unfinished packet first: a buffer exists
+  EXPECT_GT(reader.capacity(), 0u);
+  reader.lend(as_bytes(stream.substr(5)));
+  packet_reader::result last;
+  EXPECT_EQ(drain(reader, last).size(), sample_packets().size());
+  reader.keep_rest();
+  // The next lend finds nothing unfinished and lets the buffer go.
+  const std::string ping = stream_of({pingreq_packet{}}, protocol_version::v3_1_1);
+  reader.lend(as_bytes(ping));
+  EXPECT_EQ(drain(reader, last).size(), 1u);
+  reader.keep_rest();
+  EXPECT_EQ(reader.buffered(), 0u);
+  EXPECT_EQ(reader.capacity(), 15u);  // an empty std::string's own (small string) storage
+}
+
+TEST(packet_reader, what_is_not_read_from_a_lent_read_is_kept) {
+  // A connection waiting for its login check reads nothing more; the bytes must survive the
+  // transport reusing its buffer.
+  const std::string stream = stream_of(sample_packets(), protocol_version::v3_1_1);
+  packet_reader reader(max_size);
+  std::string read = stream;
+  reader.lend(as_bytes(read));
+  reader.keep_rest();
+  read.assign(read.size(), '\xFF');
+  EXPECT_EQ(reader.buffered(), stream.size());
+  packet_reader::result last;
+  EXPECT_EQ(drain(reader, last), sample_packets());
+}
+
 TEST(packet_reader, reports_the_wire_size_of_each_packet) {
   packet_reader reader(max_size);
   reader.feed(as_bytes(wire({0xC0, 0x00, 0x40, 0x02, 0x00, 0x01})));
