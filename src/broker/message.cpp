@@ -9,15 +9,24 @@ message::message(std::string topic, std::string payload, mqtt::qos q, bool retai
     : topic_(std::move(topic)),
       payload_(std::move(payload)),
       qos_(q),
-      retain_(retain),
-      props_(std::move(props)),
-      expires_at_(expires_at) {
-  if (!props_.empty()) mqtt::encode_property_list(props_, props_wire_);
+      retain_(retain) {
+  if (props.empty() && !expires_at) return;
+  auto e = std::make_unique<extras>();
+  e->props = std::move(props);
+  if (!e->props.empty()) mqtt::encode_property_list(e->props, e->props_wire);
+  e->expires_at = expires_at;
+  extras_ = std::move(e);
+}
+
+const message::extras& message::extras_of() const {
+  static const extras none;
+  return extras_ ? *extras_ : none;
 }
 
 std::uint32_t message::remaining_seconds(wall_clock::time_point now) const {
-  if (!expires_at_) return 0;
-  const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(*expires_at_ - now);
+  const auto& until = expires_at();
+  if (!until) return 0;
+  const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(*until - now);
   if (left.count() <= 0) return 0;
   const auto seconds = (left.count() + 999) / 1000;
   return seconds > 0xFFFFFFFF ? 0xFFFFFFFFu : static_cast<std::uint32_t>(seconds);

@@ -29,12 +29,14 @@ class message {
   const std::string& payload() const { return payload_; }
   mqtt::qos qos() const { return qos_; }
   bool retain() const { return retain_; }
-  const mqtt::properties& properties() const { return props_; }
+  const mqtt::properties& properties() const { return extras_of().props; }
   // The forwarded properties on the wire, without the length prefix (empty when there are none).
-  const std::string& properties_wire() const { return props_wire_; }
-  const std::optional<wall_clock::time_point>& expires_at() const { return expires_at_; }
+  const std::string& properties_wire() const { return extras_of().props_wire; }
+  const std::optional<wall_clock::time_point>& expires_at() const { return extras_of().expires_at; }
 
-  bool expired(wall_clock::time_point now) const { return expires_at_ && *expires_at_ <= now; }
+  bool expired(wall_clock::time_point now) const {
+    return extras_ && extras_->expires_at && *extras_->expires_at <= now;
+  }
   // Whole seconds left, rounded up (at least 1 while not expired), for the Message Expiry
   // Interval of a forwarded copy [MQTT-3.3.2-6].
   std::uint32_t remaining_seconds(wall_clock::time_point now) const;
@@ -44,9 +46,15 @@ class message {
   std::string payload_;
   mqtt::qos qos_;
   bool retain_;
-  mqtt::properties props_;
-  std::string props_wire_;
-  std::optional<wall_clock::time_point> expires_at_;
+  // What only some 5.0 messages carry, behind one pointer: most messages (every retained
+  // discovery config, say) carry none of it, and it would cost them 72 bytes each.
+  struct extras {
+    mqtt::properties props;
+    std::string props_wire;
+    std::optional<wall_clock::time_point> expires_at;
+  };
+  const extras& extras_of() const;
+  std::unique_ptr<const extras> extras_;
 };
 
 using message_ptr = std::shared_ptr<const message>;
