@@ -1,8 +1,10 @@
 #pragma once
 // Drives a broker::connection the way a transport would, with packets instead of sockets.
 
+#include <atomic>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <span>
 #include <string>
 #include <vector>
@@ -29,13 +31,18 @@ class test_client : public transport_link {
   explicit test_client(broker_core& core)
       : conn_(std::make_unique<connection>(core, *this, "127.0.0.1:5555")) {}
 
+  // wake() and post() are called from other threads too (the store's writer thread answers
+  // after_durable through post()), as transport_link allows.
   void wake() override { ++wakes; }
   // The protocol the client speaks from its next CONNECT on (3.1.1 by default).
   void use_version(mqtt::protocol_version v) {
     version_ = v;
     reader_.set_version(v);
   }
-  void post(std::function<void()> fn) override { posted_.push_back(std::move(fn)); }
+  void post(std::function<void()> fn) override {
+    std::lock_guard lock(posted_mutex_);
+    posted_.push_back(std::move(fn));
+  }
 
   void send_bytes(std::string_view bytes) {
     conn_->on_bytes(std::span(reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size()));
@@ -86,9 +93,13 @@ class test_client : public transport_link {
   }
 
   void run_posted() {
-    while (!posted_.empty()) {
-      auto fns = std::move(posted_);
-      posted_.clear();
+    for (;;) {
+      std::vector<std::function<void()>> fns;
+      {
+        std::lock_guard lock(posted_mutex_);
+        fns.swap(posted_);
+      }
+      if (fns.empty()) return;
       for (auto& fn : fns) fn();
     }
   }
@@ -97,10 +108,11 @@ class test_client : public transport_link {
   void drop() { conn_->on_closed(); }
 
   connection& conn() { return *conn_; }
-  int wakes = 0;
+  std::atomic<int> wakes = 0;
 
  private:
   std::unique_ptr<connection> conn_;
+  std::mutex posted_mutex_;
   std::vector<std::function<void()>> posted_;
   mqtt::protocol_version version_ = mqtt::protocol_version::v3_1_1;
   mqtt::packet_reader reader_{64 * 1024 * 1024};
