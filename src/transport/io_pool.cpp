@@ -3,7 +3,11 @@
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 
+#include <exception>
 #include <optional>
+#include <utility>
+
+#include "transport/io_thread.hpp"
 
 namespace transport {
 
@@ -19,6 +23,7 @@ struct io_pool::slot {
   std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work{
       asio::make_work_guard(context)};
   std::vector<std::uint8_t> read_buffer = std::vector<std::uint8_t>(read_buffer_size);
+  io_thread::home home{read_buffer};
 };
 
 io_pool::io_pool(std::size_t threads, broker::logger& log) : log_(log) {
@@ -37,8 +42,8 @@ asio::io_context& io_pool::context(std::size_t index) {
   return slots_.at(index)->context;
 }
 
-std::span<std::uint8_t> io_pool::read_buffer(std::size_t index) {
-  return slots_.at(index)->read_buffer;
+io_thread::home& io_pool::home(std::size_t index) {
+  return slots_.at(index)->home;
 }
 
 std::size_t io_pool::next_index() {
@@ -53,16 +58,37 @@ void io_pool::start() {
   for (auto& s : slots_) threads_.emplace_back([this, &s] { run_slot(*s); });
 }
 
+namespace {
+// io_context::run(), except that the home says when the thread waits for events: run what is
+// ready, and only when nothing is, sleep in run_one() marked idle.
+void run_marking_idle(asio::io_context& context, io_thread::home& home) {
+  while (true) {
+    const std::size_t ran = context.poll();
+    if (home.failure) std::rethrow_exception(std::exchange(home.failure, nullptr));
+    if (context.stopped()) return;
+    if (ran != 0) continue;
+    home.idle.store(true, std::memory_order_relaxed);
+    const std::size_t woken = context.run_one();
+    home.idle.store(false, std::memory_order_relaxed);
+    if (home.failure) std::rethrow_exception(std::exchange(home.failure, nullptr));
+    if (woken == 0) return;
+  }
+}
+}  // namespace
+
 void io_pool::run_slot(slot& s) {
+  io_thread::set_current(&s.home);
   while (true) {
     try {
-      s.context.run();
+      run_marking_idle(s.context, s.home);
       break;
     } catch (const std::exception& e) {
+      s.home.idle.store(false, std::memory_order_relaxed);
       // A handler that throws is a bug; keep serving the other connections on this thread.
       log_.log(broker::log_level::error, std::string("I/O thread: unexpected error: ") + e.what());
     }
   }
+  io_thread::set_current(nullptr);
   std::lock_guard lock(mutex_);
   if (--running_ == 0) idle_.notify_all();
 }

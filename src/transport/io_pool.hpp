@@ -9,7 +9,6 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
-#include <span>
 #include <thread>
 #include <vector>
 
@@ -21,6 +20,10 @@ class io_context;
 
 namespace transport {
 
+namespace io_thread {
+struct home;
+}
+
 class io_pool {
  public:
   io_pool(std::size_t threads, broker::logger& log);
@@ -30,10 +33,9 @@ class io_pool {
 
   std::size_t size() const { return slots_.size(); }
   boost::asio::io_context& context(std::size_t index);
-  // A buffer for reads on context `index`, shared by its connections: only one handler runs on a
-  // context at a time and read bytes are consumed before the handler returns, so an idle
-  // connection holds no read buffer of its own.
-  std::span<std::uint8_t> read_buffer(std::size_t index);
+  // What context `index`'s thread shares with its sessions (io_thread.hpp): its read buffer, and
+  // whether it sleeps.
+  io_thread::home& home(std::size_t index);
   // Round-robin over the contexts, for spreading new connections. Thread-safe.
   std::size_t next_index();
 

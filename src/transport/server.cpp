@@ -162,7 +162,7 @@ void server::impl::on_accept(listener_kind kind, const std::string& kind_name, t
   connection_slot slot(limits.connections_open);
   if (kind == listener_kind::mqtt) {
     auto session = std::make_shared<stream_session<tcp_stream>>(
-        tcp_stream(std::move(socket), pool_.read_buffer(context_index)), core_, registry_,
+        tcp_stream(std::move(socket), pool_.home(context_index)), core_, registry_,
         std::move(address), kind_name, std::move(slot));
     asio::post(pool_.context(context_index), [session] { session->start(); });
     return;

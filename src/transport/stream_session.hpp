@@ -2,10 +2,14 @@
 // One client connection: carries bytes between a byte stream (tcp_stream.hpp describes what a
 // stream offers) and the Sans-I/O broker::connection, following the loop that connection.hpp
 // describes. Everything but wake(), post() and request_close() runs on the stream's executor,
-// which is one io_context run by one thread, so no member needs a lock.
+// which is one io_context run by one thread, under the session's lock: uncontended there, it
+// lets a plain TCP session be written from another I/O thread by a deferred wake (io_thread.hpp)
+// while its own thread sleeps.
 //
 // One writer per connection: at most one gathered write is in flight; whatever the connection
-// queues meanwhile goes out in the next one.
+// queues meanwhile goes out in the next one. A deferred wake writes only when none is in flight,
+// and what the socket does not take at once becomes the write in flight, finished by the
+// session's own thread.
 
 #include <boost/asio/buffer.hpp>
 #include <boost/asio/post.hpp>
@@ -24,6 +28,7 @@
 #include "broker/output_batch.hpp"
 #include "broker/transport_link.hpp"
 #include "transport/connection_slot.hpp"
+#include "transport/io_thread.hpp"
 #include "transport/session_registry.hpp"
 
 namespace transport {
@@ -31,9 +36,16 @@ namespace transport {
 template <class Stream>
 class stream_session final : public session_base,
                              public broker::transport_link,
+                             public io_thread::wake_target,
                              public std::enable_shared_from_this<stream_session<Stream>> {
  public:
   using clock = broker::connection::clock;
+  // Plain TCP: another I/O thread may write this session's output (deferred_wake).
+  static constexpr bool direct_writes = requires(
+      Stream & s, std::vector<boost::asio::const_buffer>& b, boost::system::error_code& ec) {
+    s.home();
+    s.write_now(b, ec);
+  };
 
   stream_session(Stream stream, broker::broker_core& core, session_registry& registry,
                  std::string remote_address, std::string kind, connection_slot slot)
@@ -54,6 +66,8 @@ class stream_session final : public session_base,
 
   // Call on the stream's executor (post it there), once.
   void start() {
+    io_thread::handler_scope scope;
+    std::lock_guard lock(lock_);
     registry_id_ = registry_.add(this->weak_from_this());
     if (registry_id_ == 0) {  // the broker is shutting down
       close();
@@ -65,18 +79,68 @@ class stream_session final : public session_base,
 
   void wake() override {
     if (wake_pending_.exchange(true, std::memory_order_acq_rel)) return;
-    // Weak: a wake queued on a context must not keep a closed session alive.
-    asio_post([weak = this->weak_from_this()] {
-      if (auto self = weak.lock()) {
-        self->wake_pending_.store(false, std::memory_order_release);
-        if (!self->closed_) self->after_event();
+    if constexpr (direct_writes) {
+      if (io_thread::defer(stream_.home(), this->weak_from_this())) return;
+    }
+    post_wake();
+  }
+
+  // On another I/O thread, after the handler that woke this session: while this session's own
+  // thread sleeps, write the output from here rather than wake that thread for it.
+  void deferred_wake() override {
+    if constexpr (direct_writes) {
+      if (!stream_.home().idle.load(std::memory_order_relaxed) || !lock_.try_lock()) {
+        return post_wake();
       }
-    });
+      std::unique_lock lock(lock_, std::adopt_lock);
+      wake_pending_.store(false, std::memory_order_release);
+      // A write in flight takes the output again when it completes (on_written).
+      if (closed_ || writing_) return;
+      io_thread::home& here = *io_thread::current();
+      broker::output_batch& out = here.scratch;
+      out.clear();
+      connection_->take_output(out);
+      const bool ending = connection_->should_close();
+      if (!out.empty()) {
+        const std::size_t total = gather(out, 0, here.scratch_buffers);
+        boost::system::error_code ec;
+        const std::size_t sent = stream_.write_now(here.scratch_buffers, ec);
+        if (ec || sent < total) {
+          // The rest becomes the write in flight, which the session's own thread finishes (or
+          // fails, and closes).
+          std::swap(batch_, out);
+          out.clear();
+          gather(batch_, ec ? 0 : sent, write_buffers_);
+          writing_ = true;
+          lock.unlock();
+          asio_post([self = this->shared_from_this()] {
+            io_thread::handler_scope scope;
+            std::lock_guard lock(self->lock_);
+            if (self->closed_) {
+              self->writing_ = false;
+              return;
+            }
+            self->start_write();
+          });
+          return;
+        }
+        out.clear();  // holds the messages it sent
+      }
+      // Closing is the session's own thread's work.
+      if (ending) {
+        lock.unlock();
+        post_wake();
+      }
+    } else {
+      post_wake();
+    }
   }
 
   void post(std::function<void()> fn) override {
     asio_post([weak = this->weak_from_this(), fn = std::move(fn)] {
       if (auto self = weak.lock()) {
+        io_thread::handler_scope scope;
+        std::lock_guard lock(self->lock_);
         fn();
         if (!self->closed_) self->after_event();
       }
@@ -88,6 +152,8 @@ class stream_session final : public session_base,
     // linger limit, then the socket closes.
     asio_post([weak = this->weak_from_this()] {
       if (auto self = weak.lock()) {
+        io_thread::handler_scope scope;
+        std::lock_guard lock(self->lock_);
         if (self->closed_) return;
         if (!self->connection_) return self->close();
         self->connection_->shut_down();
@@ -98,7 +164,10 @@ class stream_session final : public session_base,
     });
   }
 
-  void close_now() override { close(); }
+  void close_now() override {
+    std::lock_guard lock(lock_);
+    close();
+  }
 
  private:
   // How long a closing connection may spend flushing its last bytes to a peer that reads
@@ -115,6 +184,37 @@ class stream_session final : public session_base,
     boost::asio::post(executor_, std::forward<Fn>(fn));
   }
 
+  void post_wake() {
+    // Weak: a wake queued on a context must not keep a closed session alive.
+    asio_post([weak = this->weak_from_this()] {
+      if (auto self = weak.lock()) {
+        io_thread::handler_scope scope;
+        std::lock_guard lock(self->lock_);
+        self->wake_pending_.store(false, std::memory_order_release);
+        if (!self->closed_) self->after_event();
+      }
+    });
+  }
+
+  // The batch's bytes from `skip` on, as a gather list; returns the batch's whole size.
+  static std::size_t gather(const broker::output_batch& batch, std::size_t skip,
+                            std::vector<boost::asio::const_buffer>& out) {
+    out.clear();
+    std::size_t total = 0;
+    for (const broker::output_batch::segment& s : batch.segments()) {
+      std::string_view bytes = batch.view(s);
+      total += bytes.size();
+      if (skip >= bytes.size()) {
+        skip -= bytes.size();
+        continue;
+      }
+      bytes.remove_prefix(skip);
+      skip = 0;
+      out.emplace_back(bytes.data(), bytes.size());
+    }
+    return total;
+  }
+
   void read() {
     stream_.async_read([self = this->shared_from_this()](boost::system::error_code ec,
                                                          std::span<const std::uint8_t> bytes) {
@@ -123,6 +223,8 @@ class stream_session final : public session_base,
   }
 
   void on_read(boost::system::error_code ec, std::span<const std::uint8_t> bytes) {
+    io_thread::handler_scope scope;
+    std::lock_guard lock(lock_);
     if (closed_) return;
     if (ec) {  // EOF or a broken connection
       close();
@@ -153,11 +255,12 @@ class stream_session final : public session_base,
       if (connection_->should_close()) close();
       return;
     }
-    write_buffers_.clear();
-    for (const broker::output_batch::segment& s : batch_.segments()) {
-      const std::string_view bytes = batch_.view(s);
-      write_buffers_.emplace_back(bytes.data(), bytes.size());
-    }
+    gather(batch_, 0, write_buffers_);
+    start_write();
+  }
+
+  // Sends write_buffers_ (which point into batch_).
+  void start_write() {
     writing_ = true;
     stream_.async_write(write_buffers_,
                         [self = this->shared_from_this()](boost::system::error_code ec,
@@ -165,6 +268,8 @@ class stream_session final : public session_base,
   }
 
   void on_written(boost::system::error_code ec) {
+    io_thread::handler_scope scope;
+    std::lock_guard lock(lock_);
     writing_ = false;
     if (closed_) return;
     if (ec) {
@@ -192,6 +297,8 @@ class stream_session final : public session_base,
   }
 
   void on_timer(boost::system::error_code ec, std::uint64_t generation) {
+    io_thread::handler_scope scope;
+    std::lock_guard lock(lock_);
     if (generation != timer_generation_ || closed_) return;  // superseded or done
     timer_armed_ = false;
     if (ec) return;
@@ -226,6 +333,7 @@ class stream_session final : public session_base,
   broker::output_batch batch_;  // what the write in flight is sending
   std::vector<boost::asio::const_buffer> write_buffers_;
   std::atomic<bool> wake_pending_{false};
+  io_thread::session_lock lock_;
   bool writing_ = false;
   bool closed_ = false;
 

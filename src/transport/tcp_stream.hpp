@@ -8,6 +8,10 @@
 //                                 // lent only until h returns
 //   void async_write(const ConstBufferSequence& buffers, Handler h);  // all of them; h(ec, n)
 //   void close();                 // ends the stream; pending operations complete with an error
+//
+// Plain TCP also offers what a deferred wake (io_thread.hpp) needs to write from another thread:
+//   io_thread::home& home();      // the I/O thread the stream lives on
+//   std::size_t write_now(const ConstBufferSequence& buffers, error_code& ec);  // never blocks
 
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/write.hpp>
@@ -16,20 +20,23 @@
 #include <span>
 #include <utility>
 
+#include "transport/io_thread.hpp"
+
 namespace transport {
 
 class tcp_stream {
  public:
   using executor_type = boost::asio::ip::tcp::socket::executor_type;
 
-  // `read_buffer` belongs to the socket's io_context and is shared by every stream on it.
-  tcp_stream(boost::asio::ip::tcp::socket socket, std::span<std::uint8_t> read_buffer)
-      : socket_(std::move(socket)), read_buffer_(read_buffer) {
+  // `home` belongs to the socket's io_context; its read buffer is shared by every stream there.
+  tcp_stream(boost::asio::ip::tcp::socket socket, io_thread::home& home)
+      : socket_(std::move(socket)), home_(&home) {
     boost::system::error_code ignored;
     socket_.non_blocking(true, ignored);
   }
 
   executor_type get_executor() { return socket_.get_executor(); }
+  io_thread::home& home() { return *home_; }
 
   // Waits until the socket is readable, then reads what is there into the context's shared
   // buffer: an idle connection holds no read buffer of its own.
@@ -47,6 +54,15 @@ class tcp_stream {
     boost::asio::async_write(socket_, buffers, std::forward<Handler>(handler));
   }
 
+  // What the socket takes right now, from any thread, as long as the session's lock keeps every
+  // other use of the stream away (stream_session::deferred_wake). The socket is non-blocking:
+  // a full send buffer gives would_block, and the kernel serialises this send with the owning
+  // thread's pending wait for input, which Asio keeps apart from the socket object.
+  template <class Buffers>
+  std::size_t write_now(const Buffers& buffers, boost::system::error_code& ec) {
+    return socket_.write_some(buffers, ec);
+  }
+
   void close() {
     boost::system::error_code ignored;
     // Send our FIN after the bytes already written, then release the descriptor.
@@ -59,17 +75,18 @@ class tcp_stream {
   void on_readable(boost::system::error_code ec, Handler&& handler) {
     std::size_t n = 0;
     if (!ec) {
-      n = socket_.read_some(boost::asio::buffer(read_buffer_.data(), read_buffer_.size()), ec);
+      const std::span<std::uint8_t> buffer = home_->read_buffer;
+      n = socket_.read_some(boost::asio::buffer(buffer.data(), buffer.size()), ec);
       if (ec == boost::asio::error::would_block || ec == boost::asio::error::try_again) {
         async_read(std::forward<Handler>(handler));  // woken without data: wait again
         return;
       }
     }
-    handler(ec, std::span<const std::uint8_t>(read_buffer_.data(), n));
+    handler(ec, std::span<const std::uint8_t>(home_->read_buffer.data(), n));
   }
 
   boost::asio::ip::tcp::socket socket_;
-  std::span<std::uint8_t> read_buffer_;
+  io_thread::home* home_;
 };
 
 }  // namespace transport
