@@ -44,8 +44,8 @@ void broker_core::reserve_bridge_client_ids(std::vector<std::string> ids) {
 }
 
 void broker_core::publish_sys_entry(std::string topic, std::string payload) {
-  state_->publish(std::make_shared<const message>(std::move(topic), std::move(payload),
-                                                  mqtt::qos::at_most_once, true));
+  state_->publish(
+      message::make(std::move(topic), std::move(payload), mqtt::qos::at_most_once, true));
 }
 
 broker_stats broker_core::stats() const {
@@ -123,8 +123,8 @@ std::string broker_core::publish(std::string topic, std::string payload, int qos
   if (payload.size() > state_->config().max_packet_size) {
     return "payload larger than the broker's maximum packet size";
   }
-  state_->publish(std::make_shared<const message>(std::move(topic), std::move(payload),
-                                                  static_cast<mqtt::qos>(qos), retain));
+  state_->publish(
+      message::make(std::move(topic), std::move(payload), static_cast<mqtt::qos>(qos), retain));
   return {};
 }
 
@@ -132,8 +132,7 @@ bool broker_core::delete_retained(std::string_view topic) {
   if (!mqtt::valid_topic_name(topic) || topic.starts_with("$SYS")) return false;
   const std::optional<topic_entry> e = state_->topic(topic);
   if (!e || !e->retained) return false;
-  state_->publish(
-      std::make_shared<const message>(std::string(topic), "", mqtt::qos::at_most_once, true));
+  state_->publish(message::make(std::string(topic), "", mqtt::qos::at_most_once, true));
   return true;
 }
 

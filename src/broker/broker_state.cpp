@@ -292,8 +292,8 @@ void broker_state::end_session_locked(session& s) {
     if (group == shared_.end()) continue;
     if (shared_member* m = pick_member_locked(group->second, p.qos)) {
       log_.log(log_level::debug, client_id,
-               "session ended: unacknowledged message on '" + p.msg->topic() + "' handed to " +
-                   m->s->client_id() + " of " + p.share);
+               "session ended: unacknowledged message on '" + std::string(p.msg->topic()) +
+                   "' handed to " + m->s->client_id() + " of " + p.share);
       std::vector<std::uint32_t> ids;
       if (m->options.identifier != 0) ids.push_back(m->options.identifier);
       deliver_locked(*m->s, p.msg, min_qos(p.qos, m->options.max_qos), p.retain, false,
@@ -473,8 +473,7 @@ std::size_t broker_state::route_locked(const message_ptr& msg, const session* fr
     if (picked.options.identifier != 0) ids.push_back(picked.options.identifier);
     ++delivered;
     deliver_locked(*picked.s, msg, min_qos(msg->qos(), picked.options.max_qos),
-                   picked.options.retain_as_published && msg->retain(), false, std::move(ids),
-                   key);
+                   picked.options.retain_as_published && msg->retain(), false, std::move(ids), key);
   }
   return delivered;
 }
@@ -574,7 +573,7 @@ std::vector<std::uint8_t> broker_state::subscribe(connection_state& conn,
     std::lock_guard retained(retained_mutex_);
     retained_.match(sub.filter, [&](const message_ptr& msg) {
       if (msg->expired(now)) {
-        expired.push_back(msg->topic());
+        expired.emplace_back(msg->topic());
         return;
       }
       std::vector<std::uint32_t> ids;
@@ -896,7 +895,7 @@ void broker_state::publish_sys(std::chrono::steady_clock::time_point now) {
        {std::span<const entry>(entries), std::span<const entry>(limits),
         std::span<const entry>(counts)}) {
     for (const auto& [topic, text] : list) {
-      route_locked(std::make_shared<const message>(topic, text, mqtt::qos::at_most_once, true));
+      route_locked(message::make(topic, text, mqtt::qos::at_most_once, true));
     }
   }
 }

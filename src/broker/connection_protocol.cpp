@@ -609,7 +609,8 @@ void encode_publish_v5(connection_state& st, const outgoing_publish& o, std::str
     // Aliases the broker picks for its own sends, up to the client's Topic Alias Maximum
     // [MQTT-3.3.2-11]: the first PUBLISH sets one with the topic, later ones send it alone.
     if (!st.aliases_out)
-      st.aliases_out = std::make_unique<std::unordered_map<std::string, std::uint16_t>>();
+      st.aliases_out = std::make_unique<
+          std::unordered_map<std::string, std::uint16_t, level_hash, std::equal_to<>>>();
     auto& aliases = *st.aliases_out;
     auto it = aliases.find(m.topic());
     if (it != aliases.end()) {

@@ -14,9 +14,10 @@
 #include <vector>
 
 #include "broker/authenticator.hpp"
+#include "broker/topic_levels.hpp"
 #include "broker/transport_link.hpp"
-#include "mqtt/packet_reader.hpp"
 #include "mqtt/packet.hpp"
+#include "mqtt/packet_reader.hpp"
 
 namespace broker {
 
@@ -94,7 +95,8 @@ struct connection_state {
   std::vector<std::string> aliases_in;  // topic alias -> topic name, set by the client
   // Ours, towards the client; built on first use (few clients allow aliases, and an idle
   // connection should cost little).
-  std::unique_ptr<std::unordered_map<std::string, std::uint16_t>> aliases_out;
+  std::unique_ptr<std::unordered_map<std::string, std::uint16_t, level_hash, std::equal_to<>>>
+      aliases_out;
   std::uint8_t disconnect_code = 0;  // the reason of a server DISCONNECT, 0 for none
   bool disconnect_received = false;
   bool announced = false;    // the "connected" line was logged, so a "disconnected" one follows

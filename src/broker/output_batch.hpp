@@ -11,11 +11,24 @@
 
 namespace broker {
 
+// Bytes kept alive by whoever owns them (a message's payload, owned with its message).
+struct shared_bytes {
+  std::shared_ptr<const void> owner;
+  std::string_view bytes;
+
+  explicit operator bool() const { return owner != nullptr; }
+  bool operator==(const shared_bytes& other) const {
+    return owner == other.owner && bytes.data() == other.bytes.data() &&
+           bytes.size() == other.bytes.size();
+  }
+};
+
 class output_batch {
  public:
   struct segment {
-    std::shared_ptr<const std::string> shared;  // null: a range of inline_bytes()
-    std::size_t offset = 0;
+    std::shared_ptr<const void> owner;  // null: a range of inline_bytes()
+    const char* data = nullptr;         // with an owner: the bytes
+    std::size_t offset = 0;             // without: where they start in inline_bytes()
     std::size_t size = 0;
   };
 
@@ -23,13 +36,13 @@ class output_batch {
   std::string& inline_buffer() { return inline_; }
   // Records everything appended to the inline buffer since the last segment as one segment.
   void commit_inline();
-  void append_shared(std::shared_ptr<const std::string> buffer);
+  void append_shared(shared_bytes bytes);
 
   const std::string& inline_bytes() const { return inline_; }
   const std::vector<segment>& segments() const { return segments_; }
   std::string_view view(const segment& s) const {
-    const std::string& base = s.shared ? *s.shared : inline_;
-    return std::string_view(base).substr(s.offset, s.size);
+    if (s.owner) return {s.data, s.size};
+    return std::string_view(inline_).substr(s.offset, s.size);
   }
 
   bool empty() const { return segments_.empty(); }

@@ -8,18 +8,18 @@ namespace broker {
 
 void topic_monitor::keep(topic_entry& e, const message_ptr& msg) {
   if (e.payload_kept) payload_bytes_ -= e.payload_size;
-  const std::string& payload = msg->payload();
+  const std::string_view payload = msg->payload();
   e.payload_size = payload.size();
   e.qos = msg->qos();
   e.payload_kept = payload_bytes_ + payload.size() <= max_payload_bytes_;
   if (!e.payload_kept || payload.size() > copy_limit) e.small_payload.clear();
   if (!e.payload_kept) {
-    e.large_payload.reset();
+    e.large_payload = {};
     return;
   }
   payload_bytes_ += payload.size();
   if (payload.size() <= copy_limit) {
-    e.large_payload.reset();
+    e.large_payload = {};
     e.small_payload.assign(payload);
   } else {
     e.large_payload = shared_payload(msg);
@@ -33,7 +33,7 @@ void topic_monitor::record(const message_ptr& msg, std::chrono::system_clock::ti
       ++untracked_;
       return;
     }
-    it = entries_.emplace(msg->topic(), topic_entry{}).first;
+    it = entries_.emplace(std::string(msg->topic()), topic_entry{}).first;
     it->second.topic = msg->topic();
   }
   topic_entry& e = it->second;
@@ -47,7 +47,7 @@ void topic_monitor::record(const message_ptr& msg, std::chrono::system_clock::ti
 
 void topic_monitor::restore(const message_ptr& msg, std::chrono::system_clock::time_point now) {
   if (entries_.size() >= max_topics_ && !entries_.contains(msg->topic())) return;
-  topic_entry& e = entries_[msg->topic()];
+  topic_entry& e = entries_[std::string(msg->topic())];
   e.topic = msg->topic();
   keep(e, msg);
   e.retained = true;

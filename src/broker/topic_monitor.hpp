@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "broker/message.hpp"
+#include "broker/topic_levels.hpp"
 
 namespace broker {
 
@@ -25,7 +26,7 @@ struct topic_entry {
   // copy reuses its buffer), else shared with the routed message. Neither when it did not fit
   // the byte budget: then only its size is known.
   std::string small_payload;
-  std::shared_ptr<const std::string> large_payload;
+  shared_bytes large_payload;
   bool payload_kept = false;
   std::size_t payload_size = 0;
   mqtt::qos qos = mqtt::qos::at_most_once;
@@ -36,7 +37,7 @@ struct topic_entry {
   std::chrono::system_clock::time_point updated;
 
   std::string_view payload() const {
-    return large_payload ? std::string_view(*large_payload) : std::string_view(small_payload);
+    return large_payload ? large_payload.bytes : std::string_view(small_payload);
   }
 };
 
@@ -90,7 +91,7 @@ class topic_monitor {
 
   const std::size_t max_topics_;
   const std::size_t max_payload_bytes_;
-  std::unordered_map<std::string, topic_entry> entries_;
+  std::unordered_map<std::string, topic_entry, level_hash, std::equal_to<>> entries_;
   std::uint64_t seq_ = 0;
   std::uint64_t untracked_ = 0;
   std::size_t payload_bytes_ = 0;

@@ -207,9 +207,9 @@ decoded decode(std::string_view key, std::string_view value) {
     if ((q & 0x80) != 0 && !read_extras(r, e)) return out;
     q &= 0x7F;
     if (!valid_qos(q) || r.rest().empty()) return out;
-    out.retained = std::make_shared<const broker::message>(std::string(key), std::string(r.rest()),
-                                                           static_cast<mqtt::qos>(q), true,
-                                                           std::move(e.props), e.expires_at);
+    out.retained =
+        broker::message::make(std::string(key), std::string(r.rest()), static_cast<mqtt::qos>(q),
+                              true, std::move(e.props), e.expires_at);
     out.what = decoded::kind::retained;
     return out;
   }
@@ -276,9 +276,8 @@ decoded decode(std::string_view key, std::string_view value) {
     d.retain = flags & 1;
     d.released = flags & 2;
     d.packet_id = packet_id;
-    d.msg =
-        std::make_shared<const broker::message>(std::string(topic), std::string(r.rest()), d.qos,
-                                                d.retain, std::move(e.props), e.expires_at);
+    d.msg = broker::message::make(std::string(topic), std::string(r.rest()), d.qos, d.retain,
+                                  std::move(e.props), e.expires_at);
     out.what = decoded::kind::delivery;
     return out;
   }

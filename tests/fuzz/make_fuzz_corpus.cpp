@@ -339,7 +339,7 @@ void store_seeds(corpus& c) {
   broker::message retained("home/light", "on", qos::at_least_once, true);
   broker::stored_delivery d;
   d.seq = 1;
-  d.msg = std::make_shared<const broker::message>("q/1", "payload", qos::exactly_once, false);
+  d.msg = broker::message::make("q/1", "payload", qos::exactly_once, false);
   d.qos = qos::exactly_once;
   d.packet_id = 7;
   broker::stored_delivery released = d;
@@ -361,8 +361,8 @@ void store_seeds(corpus& c) {
   si::append_file(image, snap1, frames(state, {}, true));
   si::append_file(
       image, log1,
-      frames({{rec::retained_key("home/door"),
-               rec::retained_value(broker::message("home/door", "open", qos::at_most_once, true))}},
+      frames({{rec::retained_key("home/door"), rec::retained_value(*broker::message::make(
+                                                   "home/door", "open", qos::at_most_once, true))}},
              {rec::retained_key("home/light")}));
   // This one also goes through storage::broker_store, with its threads.
   if (!si::make_through_broker_store(image)) {

@@ -434,7 +434,7 @@ TEST_F(connection_test, sys_statistics_are_published_retained) {
 TEST_F(connection_test, slow_subscriber_queue_is_bounded_and_drops_are_counted) {
   broker_config small = config;
   small.max_client_buffer_bytes =
-      10 * queue_cost(message("t", "00", mqtt::qos::at_most_once, false));
+      10 * queue_cost(*message::make("t", "00", mqtt::qos::at_most_once, false));
   broker_core limited{small, auth, log};
   test_client slow(limited);
   slow.connect("slow");
@@ -457,7 +457,7 @@ TEST_F(connection_test, qos1_past_a_live_client_budget_disconnects_it_and_its_se
   broker_config small = config;
   small.max_inflight = 2;
   small.max_client_buffer_bytes =
-      5 * queue_cost(message("t", "00", mqtt::qos::at_most_once, false));
+      5 * queue_cost(*message::make("t", "00", mqtt::qos::at_most_once, false));
   broker_core limited{small, auth, log};
   auto slow = std::make_unique<test_client>(limited);
   slow->connect("slow", false);
@@ -494,7 +494,7 @@ TEST_F(connection_test, a_v5_client_past_its_budget_is_told_quota_exceeded) {
   broker_config small = config;
   small.max_inflight = 1;
   small.max_client_buffer_bytes =
-      2 * queue_cost(message("t", "00", mqtt::qos::at_most_once, false));
+      2 * queue_cost(*message::make("t", "00", mqtt::qos::at_most_once, false));
   broker_core limited{small, auth, log};
   test_client slow(limited);
   slow.use_version(mqtt::protocol_version::v5);

@@ -14,7 +14,9 @@ namespace {
 // Keeps the latest state per key, as a store would, and holds durability callbacks until told.
 class recording_store : public persistence {
  public:
-  void retained_stored(const message& m) override { retained[m.topic()] = m.payload(); }
+  void retained_stored(const message& m) override {
+    retained[std::string(m.topic())] = std::string(m.payload());
+  }
   void retained_erased(std::string_view topic) override { retained.erase(std::string(topic)); }
   void session_stored(const std::string& id, const std::string& user) override {
     sessions[id] = user;
@@ -156,8 +158,8 @@ TEST_F(persistence_test, restored_session_redelivers_in_order_with_dup_on_sent_o
   mqtt::subscription sub;
   sub.filter = "t";
   sub.max_qos = mqtt::qos::exactly_once;
-  auto m1 = std::make_shared<const message>("t", "sent", mqtt::qos::at_least_once, false);
-  auto m2 = std::make_shared<const message>("t", "queued", mqtt::qos::at_least_once, false);
+  auto m1 = message::make("t", "sent", mqtt::qos::at_least_once, false);
+  auto m2 = message::make("t", "queued", mqtt::qos::at_least_once, false);
   core.restore_session("dev", "u", {sub},
                        {{1, m1, mqtt::qos::at_least_once, false, 17, false, {}},
                         {2, m2, mqtt::qos::at_least_once, false, 0, false, {}}},
@@ -183,8 +185,7 @@ TEST_F(persistence_test, restored_session_redelivers_in_order_with_dup_on_sent_o
 
 TEST_F(persistence_test, restored_retained_message_is_delivered_and_not_written_back) {
   broker_core core{broker_config{}, auth, log, nullptr, &store};
-  core.restore_retained(
-      std::make_shared<const message>("ha/x/config", "{}", mqtt::qos::at_least_once, true));
+  core.restore_retained(message::make("ha/x/config", "{}", mqtt::qos::at_least_once, true));
   EXPECT_TRUE(store.retained.empty());
   auto sub = connected(core, "sub", true);
   sub->send(subscribe("ha/#", mqtt::qos::at_least_once));

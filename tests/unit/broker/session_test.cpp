@@ -8,7 +8,7 @@ namespace broker {
 namespace {
 
 message_ptr msg(std::string payload, mqtt::qos q) {
-  return std::make_shared<const message>("t", std::move(payload), q, false);
+  return message::make("t", std::move(payload), q, false);
 }
 
 std::vector<outgoing_publish> take(session& s) {
@@ -189,7 +189,7 @@ TEST(session, going_offline_trims_to_the_offline_limits_qos0_first) {
   s.set_live();
   limits.max_inflight = 10;
   std::vector<std::string> payloads;
-  for (const auto& o : take(s)) payloads.push_back(o.msg->payload());
+  for (const auto& o : take(s)) payloads.emplace_back(o.msg->payload());
   EXPECT_EQ(payloads, (std::vector<std::string>{"1", "2", "3"}));
 }
 

@@ -86,13 +86,12 @@ TEST(subscription_tree, unsubscribe_stops_matching_and_keeps_others) {
 }
 
 message_ptr retained(std::string topic, std::string payload) {
-  return std::make_shared<const message>(std::move(topic), std::move(payload),
-                                         mqtt::qos::at_least_once, true);
+  return message::make(std::move(topic), std::move(payload), mqtt::qos::at_least_once, true);
 }
 
 std::vector<std::string> retained_topics(const retained_store& store, std::string_view f) {
   std::vector<std::string> topics;
-  store.match(f, [&](const message_ptr& m) { topics.push_back(m->topic()); });
+  store.match(f, [&](const message_ptr& m) { topics.emplace_back(m->topic()); });
   std::sort(topics.begin(), topics.end());
   return topics;
 }

@@ -183,8 +183,7 @@ TEST_F(broker_store_test, leftovers_of_an_ended_session_are_dropped_at_open) {
 }
 
 TEST(state_records, round_trip_every_kind) {
-  auto msg =
-      std::make_shared<const broker::message>("a/b", "payload", mqtt::qos::exactly_once, true);
+  auto msg = broker::message::make("a/b", "payload", mqtt::qos::exactly_once, true);
   auto r = records::decode(records::retained_key("a/b"), records::retained_value(*msg));
   ASSERT_EQ(r.what, records::decoded::kind::retained);
   EXPECT_EQ(r.retained->topic(), "a/b");
@@ -213,8 +212,7 @@ TEST(state_records, mqtt5_properties_expiry_and_session_expiry_round_trip) {
   mqtt::property& type = props.emplace_back();
   type.id = mqtt::property_id::content_type;
   type.value = std::string("text/plain");
-  auto msg = std::make_shared<const broker::message>("t", "p", mqtt::qos::at_least_once, true,
-                                                     props, expires);
+  auto msg = broker::message::make("t", "p", mqtt::qos::at_least_once, true, props, expires);
   auto r = records::decode(records::retained_key("t"), records::retained_value(*msg));
   ASSERT_EQ(r.what, records::decoded::kind::retained);
   EXPECT_EQ(r.retained->payload(), "p");
