@@ -17,9 +17,52 @@ struct level_hash {
   std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
 };
 
+// A trie node's children by level name. Most nodes are leaves (one per retained topic), so the
+// hash map is only allocated for a node's first child (an empty one is 56 bytes), and a key is a
+// view of the child's own `level` (which lives in the child's heap block and never moves), so a
+// name is not kept twice. Offers the part of unordered_map the tries use; an absent map behaves
+// as an empty one.
 template <typename Node>
-using level_map =
-    std::unordered_map<std::string, std::unique_ptr<Node>, level_hash, std::equal_to<>>;
+class level_map {
+ public:
+  using map_type =
+      std::unordered_map<std::string_view, std::unique_ptr<Node>, level_hash, std::equal_to<>>;
+  using iterator = typename map_type::iterator;
+  using const_iterator = typename map_type::const_iterator;
+
+  bool empty() const { return !map_ || map_->empty(); }
+  std::size_t size() const { return map_ ? map_->size() : 0; }
+
+  iterator begin() { return of().begin(); }
+  iterator end() { return of().end(); }
+  const_iterator begin() const { return of().begin(); }
+  const_iterator end() const { return of().end(); }
+  iterator find(std::string_view level) { return of().find(level); }
+  const_iterator find(std::string_view level) const { return of().find(level); }
+
+  // `child->level` names it.
+  iterator add(std::unique_ptr<Node> child) {
+    if (!map_) map_ = std::make_unique<map_type>();
+    const std::string_view name = child->level;
+    return map_->emplace(name, std::move(child)).first;
+  }
+  void erase(std::string_view level) {
+    if (!map_) return;
+    map_->erase(level);
+    if (map_->empty()) map_.reset();
+  }
+
+ private:
+  // An absent map reads as this empty one, so its iterators compare with each other.
+  static map_type& none() {
+    static map_type empty;
+    return empty;
+  }
+  map_type& of() { return map_ ? *map_ : none(); }
+  const map_type& of() const { return map_ ? *map_ : none(); }
+
+  std::unique_ptr<map_type> map_;
+};
 
 // The trie helpers below serve any node type with `level_map<Node> children`, `Node* parent` and
 // `std::string level` (the subscription tree and the retained store).
@@ -49,7 +92,7 @@ Node& find_or_create_node(Node& root, std::string_view topic) {
       auto child = std::make_unique<Node>();
       child->parent = at;
       child->level = std::string(level);
-      it = at->children.emplace(child->level, std::move(child)).first;
+      it = at->children.add(std::move(child));
     }
     at = it->second.get();
   });
