@@ -336,7 +336,8 @@ std::string frames(const std::vector<std::pair<std::string, std::string>>& puts,
 
 void store_seeds(corpus& c) {
   namespace rec = storage::records;
-  broker::message retained("home/light", "on", qos::at_least_once, true);
+  const broker::message_ptr retained =
+      broker::message::make("home/light", "on", qos::at_least_once, true);
   broker::stored_delivery d;
   d.seq = 1;
   d.msg = broker::message::make("q/1", "payload", qos::exactly_once, false);
@@ -346,7 +347,7 @@ void store_seeds(corpus& c) {
   released.seq = 2;
   released.released = true;
   const std::vector<std::pair<std::string, std::string>> state = {
-      {rec::retained_key("home/light"), rec::retained_value(retained)},
+      {rec::retained_key("home/light"), rec::retained_value(*retained)},
       {rec::session_key("dev1"), "u"},
       {rec::subscription_key("dev1", "q/#"), rec::subscription_value({"q/#", qos::exactly_once})},
       {rec::delivery_key("dev1", 1), rec::delivery_value(d)},
