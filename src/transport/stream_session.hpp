@@ -102,10 +102,10 @@ class stream_session final : public session_base,
       connection_->take_output(out);
       const bool ending = connection_->should_close();
       if (!out.empty()) {
-        const std::size_t total = gather(out, 0, here.scratch_buffers);
+        gather(out, 0, here.scratch_buffers);
         boost::system::error_code ec;
         const std::size_t sent = stream_.write_now(here.scratch_buffers, ec);
-        if (ec || sent < total) {
+        if (ec || sent < out.total_size()) {
           // The rest becomes the write in flight, which the session's own thread finishes (or
           // fails, and closes).
           std::swap(batch_, out);
@@ -196,14 +196,12 @@ class stream_session final : public session_base,
     });
   }
 
-  // The batch's bytes from `skip` on, as a gather list; returns the batch's whole size.
-  static std::size_t gather(const broker::output_batch& batch, std::size_t skip,
-                            std::vector<boost::asio::const_buffer>& out) {
+  // The batch's bytes from `skip` on, as a gather list.
+  static void gather(const broker::output_batch& batch, std::size_t skip,
+                     std::vector<boost::asio::const_buffer>& out) {
     out.clear();
-    std::size_t total = 0;
     for (const broker::output_batch::segment& s : batch.segments()) {
       std::string_view bytes = batch.view(s);
-      total += bytes.size();
       if (skip >= bytes.size()) {
         skip -= bytes.size();
         continue;
@@ -212,7 +210,6 @@ class stream_session final : public session_base,
       skip = 0;
       out.emplace_back(bytes.data(), bytes.size());
     }
-    return total;
   }
 
   void read() {
