@@ -10,8 +10,10 @@ namespace storage {
 namespace {
 
 // A burst may grow the batch buffers to max_queued_bytes; past this they are released after the
-// commit instead of being kept for reuse.
-constexpr std::size_t keep_buffer_capacity = 4u << 20;
+// commit instead of being kept for reuse. Small: a burst of retained messages (a hub's discovery
+// at start) would otherwise leave two idle buffers of its size behind, for good; regrowing one
+// costs a few copies of the batch per commit, nothing beside its write and fsync.
+constexpr std::size_t keep_buffer_capacity = 256u << 10;
 constexpr auto idle_wake = std::chrono::seconds(60);
 
 }  // namespace
