@@ -414,7 +414,7 @@ std::size_t broker_state::route_locked(const message_ptr& msg, const session* fr
       if (durable) store_->retained_erased(msg->topic());
     } else {
       retained_.store(msg);
-      if (durable) store_->retained_stored(*msg);
+      if (durable) store_->retained_stored(msg);
     }
   }
   // Overlapping filters of one session deliver the message once, at the highest QoS they

@@ -36,7 +36,8 @@ class persistence {
  public:
   virtual ~persistence() = default;
 
-  virtual void retained_stored(const message& msg) = 0;
+  // Shared: the store may keep the message itself rather than a copy of it.
+  virtual void retained_stored(const message_ptr& msg) = 0;
   virtual void retained_erased(std::string_view topic) = 0;
 
   virtual void session_stored(const std::string& client_id, const std::string& username) = 0;

@@ -32,7 +32,9 @@ std::unique_ptr<broker_store> broker_store::open(const std::string& dir,
       options.strict ? std::chrono::milliseconds(0) : options.commit_interval;
   auto opened = log_store::open(
       dir, store_options, [&log](std::string_view line) { log.log(level_of(line), line); },
-      [&self](std::string_view key, std::string_view value) { self->loaded_.load(key, value); });
+      [&self](std::string_view key, std::string_view value) {
+        return self->loaded_.load(key, value);
+      });
   if (!opened.store) {
     error = opened.error;
     return nullptr;
@@ -66,23 +68,32 @@ void broker_store::restore_into(broker::broker_core& core) {
 }
 
 void broker_store::record(std::string key, std::optional<std::string> value, bool fresh) {
+  hold(std::move(key), change{std::move(value), {}, fresh});
+}
+
+void broker_store::hold(std::string key, change c) {
   std::lock_guard lock(mutex_);
   if (stopping_) return;
   if (options_.strict && held_.empty()) {
     // Straight to the store; held changes (after a push-back) must go first, so only when none.
-    const write_result r = value ? store_->put(key, *value) : store_->erase(key);
-    if (r.ok()) return;
+    if (write(key, c).ok()) return;
   }
   auto it = held_.find(key);
   if (it == held_.end()) {
-    held_.emplace(std::move(key), change{std::move(value), fresh});
+    held_.emplace(std::move(key), std::move(c));
     return;
   }
-  if (!value && it->second.fresh) {
+  if (c.erases() && it->second.fresh) {
     held_.erase(it);  // created and removed before reaching the disk: nothing to write
     return;
   }
-  it->second.value = std::move(value);
+  it->second.value = std::move(c.value);
+  it->second.shared = std::move(c.shared);
+}
+
+write_result broker_store::write(std::string_view key, const change& c) {
+  if (c.shared) return store_->put(key, c.shared);
+  return c.value ? store_->put(key, *c.value) : store_->erase(key);
 }
 
 void broker_store::when_durable(std::function<void()> fn) {
@@ -102,8 +113,7 @@ void broker_store::when_durable(std::function<void()> fn) {
 bool broker_store::push_held(std::unique_lock<std::mutex>& lock) {
   (void)lock;
   for (auto it = held_.begin(); it != held_.end();) {
-    const write_result r =
-        it->second.value ? store_->put(it->first, *it->second.value) : store_->erase(it->first);
+    const write_result r = write(it->first, it->second);
     if (!r.ok()) {
       if (!pushed_back_) {
         pushed_back_ = true;
@@ -160,8 +170,8 @@ bool broker_store::close(std::chrono::steady_clock::time_point deadline) {
   return complete && written;
 }
 
-void broker_store::retained_stored(const broker::message& msg) {
-  record(records::retained_key(msg.topic()), records::retained_value(msg));
+void broker_store::retained_stored(const broker::message_ptr& msg) {
+  hold(records::retained_key(msg->topic()), change{std::nullopt, records::retained_shared(msg)});
 }
 
 void broker_store::retained_erased(std::string_view topic) {

@@ -51,7 +51,7 @@ class broker_store final : public broker::persistence {
   store_stats stats() const { return store_->stats(); }
 
   // broker::persistence
-  void retained_stored(const broker::message& msg) override;
+  void retained_stored(const broker::message_ptr& msg) override;
   void retained_erased(std::string_view topic) override;
   void session_stored(const std::string& client_id, const std::string& username) override;
   void session_erased(const std::string& client_id) override;
@@ -68,13 +68,18 @@ class broker_store final : public broker::persistence {
 
  private:
   struct change {
-    std::optional<std::string> value;  // nullopt: erase
+    std::optional<std::string> value;  // neither this nor `shared`: erase
+    shared_value shared;               // a retained message: its bytes are made when written
     bool fresh = false;  // created by this change: an erase before the write cancels both
+    bool erases() const { return !value && !shared; }
   };
 
   broker_store(const broker_store_options& options, broker::logger& log);
   // `fresh`: the key cannot be on disk yet (a delivery's first record).
   void record(std::string key, std::optional<std::string> value, bool fresh = false);
+  void hold(std::string key, change c);
+  // Hands one change to the store.
+  write_result write(std::string_view key, const change& c);
   void flusher_loop();
   // Moves held changes into the store; returns false if the store pushed back.
   bool push_held(std::unique_lock<std::mutex>& lock);

@@ -55,9 +55,7 @@ log_store::open_result log_store::open(const std::string& dir, const log_store_o
   store->publish_contents_locked();  // no other thread exists yet
   log("storage: loaded " + std::to_string(s.live_records) + " records (" + megabytes(s.live_bytes) +
       ") from " + dir + " in " + std::to_string(s.load_time.count()) + " ms");
-  if (visit) {
-    for (const auto& [key, value] : store->index_.map()) visit(key, value);
-  }
+  if (visit) store->index_.share_values(visit);
   store->writer_ = std::thread([raw = store.get()] { raw->writer_loop(); });
   return {std::move(store), {}};
 }
@@ -79,8 +77,15 @@ write_result log_store::erase(std::string_view key, clock::time_point deadline) 
   return append(record_type::erase, key, {}, deadline);
 }
 
+write_result log_store::put(std::string_view key, const shared_value& value,
+                            clock::time_point deadline) {
+  std::string bytes;
+  value.append_to(bytes);
+  return append(record_type::put, key, bytes, deadline, &value);
+}
+
 write_result log_store::append(record_type type, std::string_view key, std::string_view value,
-                               clock::time_point deadline) {
+                               clock::time_point deadline, const shared_value* shared) {
   const std::size_t body = key.size() + value.size();
   if (body > options_.max_record_bytes || body > max_frame_body) {
     return {write_status::too_large, 0};
@@ -104,6 +109,7 @@ write_result log_store::append(record_type type, std::string_view key, std::stri
   pending_.append(header.data(), header.size());
   pending_.append(key);
   pending_.append(value);
+  if (shared != nullptr) pending_shared_.emplace_back(pending_records_, *shared);
   queued_bytes_ += size;
   ++pending_records_;
   const std::uint64_t seq = ++last_seq_;

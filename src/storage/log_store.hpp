@@ -51,6 +51,10 @@ class log_store {
   // default, a time in the past, means: do not wait) and reports back-pressure; nothing is lost
   // silently: a change is either accepted (status ok) or the caller is told it was not.
   write_result put(std::string_view key, std::string_view value, clock::time_point deadline = {});
+  // The same, for a value the caller holds anyway: the index shares it instead of copying the
+  // bytes once they are written (stored_value.hpp).
+  write_result put(std::string_view key, const shared_value& value,
+                   clock::time_point deadline = {});
   write_result erase(std::string_view key, clock::time_point deadline = {});
 
   // Runs `callback` on the writer thread once every change up to `seq` is on disk, callbacks in
@@ -82,7 +86,7 @@ class log_store {
   log_store(std::string dir, const log_store_options& options, log_fn log);
 
   write_result append(record_type type, std::string_view key, std::string_view value,
-                      clock::time_point deadline);
+                      clock::time_point deadline, const shared_value* shared = nullptr);
   bool on_writer_thread() const;
 
   // Writer thread (log_store_writer.cpp).
@@ -110,6 +114,7 @@ class log_store {
   std::uint64_t snapshot_bytes_ = 0;  // the base snapshot
   live_index index_;
   std::string unwritten_;  // taken from pending_, not yet durable
+  shared_puts unwritten_shared_;
   std::uint64_t unwritten_last_seq_ = 0;
   std::uint64_t unwritten_records_ = 0;
   bool log_broken_ = false;  // the last write failed: the next one goes to a new log
@@ -128,6 +133,7 @@ class log_store {
   std::condition_variable writer_wake_;
   std::condition_variable progress_;  // durable_seq_ advanced or the store stopped
   std::string pending_;
+  shared_puts pending_shared_;  // the puts of pending_ whose values are shared
   std::uint64_t pending_records_ = 0;
   clock::time_point pending_since_{};
   std::uint64_t queued_bytes_ = 0;  // pending_ + unwritten_

@@ -116,6 +116,14 @@ void log_store::commit() {
       unwritten_.append(pending_);  // behind a batch that failed: order is kept
       pending_.clear();
     }
+    if (unwritten_records_ == 0) {
+      unwritten_shared_.swap(pending_shared_);
+    } else {
+      for (auto& [frame, value] : pending_shared_) {
+        unwritten_shared_.emplace_back(unwritten_records_ + frame, std::move(value));
+      }
+      pending_shared_ = shared_puts();
+    }
     unwritten_records_ += pending_records_;
     pending_records_ = 0;
     unwritten_last_seq_ = last_seq_;
@@ -154,7 +162,8 @@ void log_store::commit() {
     queued_bytes_ -= unwritten_.size();
   }
   progress_.notify_all();
-  index_.apply_frames(unwritten_);
+  index_.apply_frames(unwritten_, unwritten_shared_);
+  unwritten_shared_ = shared_puts();  // its capacity would stay what a burst grew it to
   {
     // Durability is announced with the index updated, so stats() after flush() is exact.
     std::lock_guard lock(mutex_);

@@ -38,8 +38,11 @@ frame_header encode_frame_header(record_type type, std::string_view key, std::st
 
 void append_frame(std::string& out, record_type type, std::string_view key, std::string_view value);
 
+inline std::size_t frame_size(std::string_view key, std::size_t value_size) {
+  return frame_header_size + key.size() + value_size;
+}
 inline std::size_t frame_size(std::string_view key, std::string_view value) {
-  return frame_header_size + key.size() + value.size();
+  return frame_size(key, value.size());
 }
 
 enum class frame_error {

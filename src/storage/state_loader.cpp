@@ -7,13 +7,13 @@
 
 namespace storage {
 
-void state_loader::load(std::string_view key, std::string_view value) {
+shared_value state_loader::load(std::string_view key, std::string_view value) {
   records::decoded r = records::decode(key, value);
   using kind = records::decoded::kind;
   switch (r.what) {
     case kind::retained:
       retained_.push_back(std::move(r.retained));
-      break;
+      return records::retained_shared(retained_.back());
     case kind::session: {
       auto& s = sessions_[r.client_id];
       s.present = true;
@@ -40,6 +40,7 @@ void state_loader::load(std::string_view key, std::string_view value) {
       ++invalid_records_;
       break;
   }
+  return {};
 }
 
 std::size_t state_loader::drop_leftovers(const std::function<void(const std::string& key)>& erase) {

@@ -17,6 +17,7 @@
 #include "broker/message.hpp"
 #include "broker/persistence.hpp"
 #include "mqtt/packet.hpp"
+#include "storage/stored_value.hpp"
 
 namespace broker {
 class broker_core;
@@ -26,7 +27,9 @@ namespace storage {
 
 class state_loader {
  public:
-  void load(std::string_view key, std::string_view value);
+  // Returns the retained message a record decoded to, shared for the store's index (empty for
+  // the other records).
+  shared_value load(std::string_view key, std::string_view value);
 
   // Parts of a session whose session record is gone were left by an interrupted erase: calls
   // `erase` with each of their keys, forgets them, and returns how many sessions they made up.

@@ -109,14 +109,24 @@ std::string retained_key(std::string_view topic) {
   return prefixed('r', topic);
 }
 
+void append_retained_value(const broker::message& msg, std::string& out) {
+  out.reserve(out.size() + msg.payload().size() + 1);
+  const bool more = has_extras(msg);
+  out += static_cast<char>(static_cast<std::uint8_t>(msg.qos()) | (more ? 0x80 : 0));
+  if (more) put_extras(out, msg);
+  out += msg.payload();
+}
+
 std::string retained_value(const broker::message& msg) {
   std::string value;
-  value.reserve(msg.payload().size() + 1);
-  const bool more = has_extras(msg);
-  value += static_cast<char>(static_cast<std::uint8_t>(msg.qos()) | (more ? 0x80 : 0));
-  if (more) put_extras(value, msg);
-  value += msg.payload();
+  append_retained_value(msg, value);
   return value;
+}
+
+shared_value retained_shared(const broker::message_ptr& msg) {
+  return {msg, [](const void* object, std::string& out) {
+            append_retained_value(*static_cast<const broker::message*>(object), out);
+          }};
 }
 
 std::string expiry_key(std::string_view client_id) {

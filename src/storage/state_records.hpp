@@ -26,11 +26,16 @@
 #include <string_view>
 
 #include "broker/persistence.hpp"
+#include "storage/stored_value.hpp"
 
 namespace storage::records {
 
 std::string retained_key(std::string_view topic);
 std::string retained_value(const broker::message& msg);
+void append_retained_value(const broker::message& msg, std::string& out);
+// The same bytes, made from the message itself whenever needed: the store's index shares the
+// message the broker holds rather than keeping a copy of its payload.
+shared_value retained_shared(const broker::message_ptr& msg);
 
 std::string session_key(std::string_view client_id);
 std::string subscription_key(std::string_view client_id, std::string_view filter);

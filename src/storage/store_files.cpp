@@ -121,14 +121,16 @@ snapshot_result write_snapshot(const std::string& dir, std::uint64_t gen, const 
   // (every recovery of a small or damaged store) should not allocate and touch a whole MiB.
   std::size_t wanted = file_header_size + 4096;
   for (auto it = records.begin(); it != records.end() && wanted < snapshot_chunk; ++it) {
-    wanted += frame_size(it->first, it->second);
+    wanted += frame_size(it->first, it->second.size());
   }
   std::string buffer;
   buffer.reserve(std::min(wanted, snapshot_chunk + 4096));
   const auto header = encode_file_header(file_kind::snapshot, gen);
   buffer.append(header.data(), header.size());
   std::uint64_t frame_bytes = 0;
-  for (const auto& [key, value] : records) {
+  std::string scratch;  // the bytes of a shared value
+  for (const auto& [key, stored] : records) {
+    const std::string_view value = stored.bytes(scratch);
     append_frame(buffer, record_type::put, key, value);
     frame_bytes += frame_size(key, value);
     ++result.records;

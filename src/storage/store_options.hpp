@@ -6,13 +6,16 @@
 #include <functional>
 #include <string_view>
 
+#include "storage/stored_value.hpp"
+
 namespace storage {
 
 // Receives one line per event worth a log line (what open loaded or recovered, write errors,
 // compactions). Called from the thread calling open() and from the writer thread; must not throw.
 using log_fn = std::function<void(std::string_view)>;
-// Called once per live record at open.
-using record_visitor = std::function<void(std::string_view key, std::string_view value)>;
+// Called once per live record at open. It may return a shared value that makes exactly the
+// record's bytes (the object it decoded from them): the store's index then keeps that, not a copy.
+using record_visitor = std::function<shared_value(std::string_view key, std::string_view value)>;
 
 struct log_store_options {
   // A change is written and fsynced at most this long after put()/erase() returned. 0 commits as

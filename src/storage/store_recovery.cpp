@@ -53,11 +53,11 @@ file_check check_file(const std::string& dir, const store_file& file, live_map* 
     if (records == nullptr) return;
     if (f.type == record_type::put) {
       auto [it, inserted] = records->try_emplace(std::string(f.key));
-      if (!inserted) live_bytes -= frame_size(f.key, it->second);
-      it->second.assign(f.value);
+      if (!inserted) live_bytes -= frame_size(f.key, it->second.size());
+      it->second = stored_value(f.value);
       live_bytes += f.size;
     } else if (auto it = records->find(f.key); it != records->end()) {
-      live_bytes -= frame_size(f.key, it->second);
+      live_bytes -= frame_size(f.key, it->second.size());
       records->erase(it);
     }
   });

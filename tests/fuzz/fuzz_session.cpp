@@ -95,7 +95,7 @@ class fuzz_authorizer : public broker::authorizer {
 // Accepts every change; durability is reported when the script says so.
 class fuzz_persistence : public broker::persistence {
  public:
-  void retained_stored(const broker::message&) override {}
+  void retained_stored(const broker::message_ptr&) override {}
   void retained_erased(std::string_view) override {}
   void session_stored(const std::string&, const std::string&) override {}
   void session_erased(const std::string&) override {}

@@ -178,7 +178,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   // The broker's records, restored into a broker core the way storage::broker_store does.
   {
     storage::state_loader loader;
-    for (const auto& [key, value] : second.records) loader.load(key, value);
+    std::string scratch;
+    for (const auto& [key, value] : second.records) loader.load(key, value.bytes(scratch));
     loader.drop_leftovers([](const std::string&) {});
     broker::broker_core core(broker::broker_config{}, auth, log);
     loader.restore_into(core);

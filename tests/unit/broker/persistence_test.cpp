@@ -14,8 +14,8 @@ namespace {
 // Keeps the latest state per key, as a store would, and holds durability callbacks until told.
 class recording_store : public persistence {
  public:
-  void retained_stored(const message& m) override {
-    retained[std::string(m.topic())] = std::string(m.payload());
+  void retained_stored(const message_ptr& m) override {
+    retained[std::string(m->topic())] = std::string(m->payload());
   }
   void retained_erased(std::string_view topic) override { retained.erase(std::string(topic)); }
   void session_stored(const std::string& id, const std::string& user) override {

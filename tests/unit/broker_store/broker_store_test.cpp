@@ -160,7 +160,8 @@ TEST_F(broker_store_test, leftovers_of_an_ended_session_are_dropped_at_open) {
   {
     std::string error;
     auto raw = log_store::open(
-        dir_.string(), {}, [](std::string_view) {}, [](std::string_view, std::string_view) {});
+        dir_.string(), {}, [](std::string_view) {},
+        [](std::string_view, std::string_view) { return shared_value{}; });
     ASSERT_TRUE(raw.store) << raw.error;
     mqtt::subscription sub;
     sub.filter = "x";
@@ -177,7 +178,10 @@ TEST_F(broker_store_test, leftovers_of_an_ended_session_are_dropped_at_open) {
   std::size_t records = 0;
   auto raw = log_store::open(
       dir_.string(), {}, [](std::string_view) {},
-      [&](std::string_view, std::string_view) { ++records; });
+      [&](std::string_view, std::string_view) {
+        ++records;
+        return shared_value{};
+      });
   ASSERT_TRUE(raw.store);
   EXPECT_EQ(records, 0u);
 }

@@ -131,6 +131,7 @@ int main(int argc, char** argv) {
                                            [&](std::string_view key, std::string_view value) {
                                              ++visited;
                                              bytes += key.size() + value.size();
+                                             return storage::shared_value{};
                                            });
     const double took = seconds_since(start);
     if (!opened.store) {

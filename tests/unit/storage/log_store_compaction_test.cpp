@@ -67,6 +67,64 @@ TEST(log_store_compaction, keeps_exactly_the_live_set_and_shrinks_the_files) {
   EXPECT_EQ(read_store(dir.path()), model);
 }
 
+// A value shared the way the broker shares a retained message: the string is the object.
+shared_value share(const std::string& text) {
+  return {std::make_shared<const std::string>(text), [](const void* object, std::string& out) {
+            out += *static_cast<const std::string*>(object);
+          }};
+}
+
+TEST(log_store_compaction, writes_shared_values_from_their_objects_and_shares_them_again_at_open) {
+  temp_dir dir;
+  log_store_options options;
+  options.compaction_min_dead_bytes = 1u << 30;  // only when asked
+  contents model;
+  std::vector<shared_value> kept;  // what the broker would hold
+  {
+    auto s = open_store(dir.path(), options);
+    for (int k = 0; k < 50; ++k) {
+      const std::string key = "r/device/" + std::to_string(k);
+      const std::string value = "payload " + std::to_string(k * 7);
+      if (k % 3 == 0) {
+        ASSERT_TRUE(s.store->put(key, value).ok());
+      } else {
+        kept.push_back(share(value));
+        ASSERT_TRUE(s.store->put(key, kept.back()).ok());
+      }
+      model[key] = value;
+    }
+    s.store->erase("r/device/1");  // a shared value replaced by nothing
+    model.erase("r/device/1");
+    ASSERT_EQ(s.store->flush(in(5s)), flush_status::ok);
+    // The index holds the objects themselves (the erased one is let go).
+    for (std::size_t i = 0; i < kept.size(); ++i) {
+      EXPECT_EQ(kept[i].object.use_count(), i == 0 ? 1 : 2) << i;
+    }
+    s.store->request_compaction();
+    ASSERT_TRUE(wait_for_compactions(*s.store, 1));
+  }
+  EXPECT_EQ(read_store(dir.path()), model);
+
+  // Reopened: the visitor hands back objects for the loaded values; a compaction writes them.
+  std::vector<shared_value> loaded;
+  {
+    auto opened =
+        log_store::open(dir.path(), options, {}, [&](std::string_view, std::string_view value) {
+          loaded.push_back(share(std::string(value)));
+          return loaded.back();
+        });
+    ASSERT_NE(opened.store, nullptr) << opened.error;
+    ASSERT_EQ(loaded.size(), model.size());
+    for (const auto& v : loaded) EXPECT_EQ(v.object.use_count(), 2);
+    opened.store->put("r/device/2", "new");
+    model["r/device/2"] = "new";
+    ASSERT_EQ(opened.store->flush(in(5s)), flush_status::ok);
+    opened.store->request_compaction();
+    ASSERT_TRUE(wait_for_compactions(*opened.store, 1));
+  }
+  EXPECT_EQ(read_store(dir.path()), model);
+}
+
 TEST(log_store_compaction, starts_by_itself_when_the_log_outgrows_the_live_set) {
   temp_dir dir;
   log_store_options options;

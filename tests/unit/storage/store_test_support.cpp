@@ -51,6 +51,7 @@ opened_store open_store(const std::string& dir, const log_store_options& options
   auto result = log_store::open(dir, options, std::move(log),
                                 [&](std::string_view key, std::string_view value) {
                                   out.records.emplace(std::string(key), std::string(value));
+                                  return shared_value{};
                                 });
   EXPECT_EQ(result.error, "");
   EXPECT_NE(result.store, nullptr);
