@@ -58,18 +58,15 @@ void match_levels(const Node& n, const std::vector<std::string_view>& levels, st
   const bool wildcards_allowed = !(i == 0 && dollar_topic);
   if (wildcards_allowed) {
     // "#" matches the parent level and everything below it [MQTT-4.7.1-2].
-    if (auto it = n.children.find(std::string_view("#")); it != n.children.end()) {
-      visit_all(*it->second, visit);
-    }
+    if (const Node* hash = n.children.hash()) visit_all(*hash, visit);
   }
   if (i == levels.size()) {
     visit_all(n, visit);
     return;
   }
   if (wildcards_allowed) {
-    if (auto it = n.children.find(std::string_view("+")); it != n.children.end()) {
-      match_levels(*it->second, levels, i + 1, dollar_topic, visit);
-    }
+    if (const Node* plus = n.children.plus())
+      match_levels(*plus, levels, i + 1, dollar_topic, visit);
   }
   if (auto it = n.children.find(levels[i]); it != n.children.end()) {
     match_levels(*it->second, levels, i + 1, dollar_topic, visit);

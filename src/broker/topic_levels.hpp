@@ -21,7 +21,8 @@ struct level_hash {
 // hash map is only allocated for a node's first child (an empty one is 56 bytes), and a key is a
 // view of the child's own `level` (which lives in the child's heap block and never moves), so a
 // name is not kept twice. Offers the part of unordered_map the tries use; an absent map behaves
-// as an empty one.
+// as an empty one. The "+" and "#" children are also kept by pointer: matching a topic asks for
+// both at every level, and a pointer spares two hash lookups each time.
 template <typename Node>
 class level_map {
  public:
@@ -30,8 +31,8 @@ class level_map {
   using iterator = typename map_type::iterator;
   using const_iterator = typename map_type::const_iterator;
 
-  bool empty() const { return !map_ || map_->empty(); }
-  std::size_t size() const { return map_ ? map_->size() : 0; }
+  bool empty() const { return !kids_ || kids_->map.empty(); }
+  std::size_t size() const { return kids_ ? kids_->map.size() : 0; }
 
   iterator begin() { return of().begin(); }
   iterator end() { return of().end(); }
@@ -39,29 +40,41 @@ class level_map {
   const_iterator end() const { return of().end(); }
   iterator find(std::string_view level) { return of().find(level); }
   const_iterator find(std::string_view level) const { return of().find(level); }
+  // The "+" and "#" children, or null.
+  const Node* plus() const { return kids_ ? kids_->plus : nullptr; }
+  const Node* hash() const { return kids_ ? kids_->hash : nullptr; }
 
   // `child->level` names it.
   iterator add(std::unique_ptr<Node> child) {
-    if (!map_) map_ = std::make_unique<map_type>();
+    if (!kids_) kids_ = std::make_unique<children>();
     const std::string_view name = child->level;
-    return map_->emplace(name, std::move(child)).first;
+    if (name == "+") kids_->plus = child.get();
+    if (name == "#") kids_->hash = child.get();
+    return kids_->map.emplace(name, std::move(child)).first;
   }
   void erase(std::string_view level) {
-    if (!map_) return;
-    map_->erase(level);
-    if (map_->empty()) map_.reset();
+    if (!kids_) return;
+    if (level == "+") kids_->plus = nullptr;
+    if (level == "#") kids_->hash = nullptr;
+    kids_->map.erase(level);
+    if (kids_->map.empty()) kids_.reset();
   }
 
  private:
+  struct children {
+    map_type map;
+    Node* plus = nullptr;
+    Node* hash = nullptr;
+  };
   // An absent map reads as this empty one, so its iterators compare with each other.
   static map_type& none() {
     static map_type empty;
     return empty;
   }
-  map_type& of() { return map_ ? *map_ : none(); }
-  const map_type& of() const { return map_ ? *map_ : none(); }
+  map_type& of() { return kids_ ? kids_->map : none(); }
+  const map_type& of() const { return kids_ ? kids_->map : none(); }
 
-  std::unique_ptr<map_type> map_;
+  std::unique_ptr<children> kids_;
 };
 
 // The trie helpers below serve any node type with `level_map<Node> children`, `Node* parent` and

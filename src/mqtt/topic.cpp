@@ -14,7 +14,12 @@ bool fits_string(std::string_view s) {
 }  // namespace
 
 bool valid_topic_name(std::string_view topic) {
-  return fits_string(topic) && topic.find_first_of("+#") == std::string_view::npos;
+  if (!fits_string(topic)) return false;
+  // One pass: find_first_of would search the two-character set once per byte.
+  for (const char c : topic) {
+    if (c == '+' || c == '#') return false;
+  }
+  return true;
 }
 
 bool valid_topic_filter(std::string_view filter) {
