@@ -353,7 +353,7 @@ void acknowledge_publish(const std::shared_ptr<connection_state>& self, mqtt::qo
 
 // 5.0 topic aliases from the client (section 3.3.2.3.4): resolves `p.topic`; false after closing
 // the connection for a bad alias.
-bool resolve_topic_alias(connection_state& st, mqtt::publish_packet& p) {
+bool resolve_topic_alias(connection_state& st, mqtt::publish_view& p) {
   const auto alias = mqtt::find_integer(p.props, property_id::topic_alias);
   if (!alias) {
     if (p.topic.empty()) {
@@ -377,14 +377,15 @@ bool resolve_topic_alias(connection_state& st, mqtt::publish_packet& p) {
                  rc::protocol_error);
       return false;
     }
-    p.topic = st.aliases_in[*alias];
+    p.topic = st.aliases_in[*alias];  // a view: the alias is not reset while it is used
   } else if (mqtt::valid_topic_name(p.topic)) {
     st.aliases_in[*alias] = p.topic;
   }
   return true;
 }
 
-void handle_publish(const std::shared_ptr<connection_state>& self, mqtt::publish_packet& p) {
+// `p` views the bytes it arrived in (packet_reader::next): nothing here keeps a view of it.
+void handle_publish(const std::shared_ptr<connection_state>& self, mqtt::publish_view& p) {
   connection_state& st = *self;
   const bool v5 = is_v5(st);
   if (v5) {
@@ -418,14 +419,16 @@ void handle_publish(const std::shared_ptr<connection_state>& self, mqtt::publish
   // Denied publishes are dropped; 3.1.1 still acknowledges them as if delivered, so the client
   // does not resend them; 5.0 says why [MQTT-3.4.2.1].
   if (!st.broker.may_publish(st, p.topic)) {
-    st.broker.log().log(log_level::debug, st.client_id, "publish to '" + p.topic + "' denied");
+    st.broker.log().log(log_level::debug, st.client_id,
+                        "publish to '" + std::string(p.topic) + "' denied");
     code = rc::not_authorized;
   } else if (v5 &&
              mqtt::find_integer(p.props, property_id::payload_format_indicator).value_or(0) == 1 &&
              !mqtt::valid_utf8(p.payload)) {
     // The payload says it is UTF-8 and is not (section 3.3.2.3.2): not delivered.
-    st.broker.log().log(log_level::debug, st.client_id,
-                        "publish to '" + p.topic + "' refused: payload is not valid UTF-8");
+    st.broker.log().log(
+        log_level::debug, st.client_id,
+        "publish to '" + std::string(p.topic) + "' refused: payload is not valid UTF-8");
     code = rc::payload_format_invalid;
   }
   bool deliver = code == rc::success || !v5;
@@ -437,10 +440,9 @@ void handle_publish(const std::shared_ptr<connection_state>& self, mqtt::publish
     deliver = deliver && code == rc::success;
   }
   if (deliver) {
-    const std::size_t reached =
-        st.broker.publish(make_message(std::move(p.topic), std::move(p.payload), p.qos, p.retain,
-                                       p.props, message::wall_clock::now()),
-                          &st);
+    const std::size_t reached = st.broker.publish(
+        make_message(p.topic, p.payload, p.qos, p.retain, p.props, message::wall_clock::now()),
+        &st);
     if (reached == 0) code = rc::no_matching_subscribers;
   }
   if (p.qos != mqtt::qos::at_most_once) acknowledge_publish(self, p.qos, p.packet_id, code);
@@ -523,7 +525,10 @@ void handle_packet(const std::shared_ptr<connection_state>& self, mqtt::packet& 
       [&](auto& p) {
         using T = std::decay_t<decltype(p)>;
         if constexpr (std::is_same_v<T, mqtt::publish_packet>) {
-          handle_publish(self, p);
+          // Only before CONNECT does a PUBLISH arrive whole (process_input); kept for any caller.
+          mqtt::publish_view view{p.topic,     p.payload,         p.qos, p.retain, p.dup,
+                                  p.packet_id, std::move(p.props)};
+          handle_publish(self, view);
         } else if constexpr (std::is_same_v<T, mqtt::puback_packet> ||
                              std::is_same_v<T, mqtt::pubcomp_packet>) {
           st.broker.on_ack(st, T::type, p.packet_id);
@@ -698,12 +703,19 @@ void resume_login(const std::shared_ptr<connection_state>& self,
 
 void process_input(const std::shared_ptr<connection_state>& self) {
   connection_state& st = *self;
+  mqtt::publish_view publish;
   while (st.stage == phase::awaiting_connect || st.stage == phase::connected) {
-    auto result = st.reader.next();
+    // Connected, a PUBLISH is read as views of the bytes it came in: its topic and payload are
+    // copied once, into the message.
+    auto result = st.stage == phase::connected ? st.reader.next(publish) : st.reader.next();
     if (result.state == mqtt::packet_reader::status::need_more) break;
     if (result.state == mqtt::packet_reader::status::error) {
       handle_decode_error(st, result.error);
       break;
+    }
+    if (result.state == mqtt::packet_reader::status::publish) {
+      handle_publish(self, publish);
+      continue;
     }
     handle_packet(self, result.pkt);
   }

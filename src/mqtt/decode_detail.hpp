@@ -55,28 +55,32 @@ class field_reader {
     return 0;
   }
 
-  // Binary Data: two-byte length, then that many bytes [MQTT-1.5.6].
-  std::string binary() {
+  // Binary Data: two-byte length, then that many bytes [MQTT-1.5.6]. The _view readers return
+  // views of the packet's bytes.
+  std::string_view binary_view() {
     const std::size_t n = two_bytes();
     if (!has(n)) return {};
-    std::string s(reinterpret_cast<const char*>(bytes_.data() + pos_), n);
+    const std::string_view s(reinterpret_cast<const char*>(bytes_.data() + pos_), n);
     pos_ += n;
     return s;
   }
+  std::string binary() { return std::string(binary_view()); }
 
   // UTF-8 Encoded String [MQTT-1.5.3].
-  std::string utf8() {
-    std::string s = binary();
+  std::string_view utf8_view() {
+    const std::string_view s = binary_view();
     if (ok() && !valid_utf8(s)) fail(decode_error::invalid_utf8);
     return s;
   }
+  std::string utf8() { return std::string(utf8_view()); }
 
   // Everything left: an application message payload.
-  std::string rest() {
-    std::string s(reinterpret_cast<const char*>(bytes_.data() + pos_), remaining());
+  std::string_view rest_view() {
+    const std::string_view s(reinterpret_cast<const char*>(bytes_.data() + pos_), remaining());
     pos_ = bytes_.size();
     return s;
   }
+  std::string rest() { return std::string(rest_view()); }
 
   // The next n bytes as a reader of their own (a property list); this reader moves past them.
   field_reader take(std::size_t n) {
@@ -133,6 +137,7 @@ void decode_connack(field_reader& r, protocol_version v, connack_packet& p);
 void decode_disconnect(field_reader& r, protocol_version v, disconnect_packet& p);
 void decode_auth(field_reader& r, auth_packet& p);
 void decode_publish(field_reader& r, std::uint8_t flags, protocol_version v, publish_packet& p);
+void decode_publish(field_reader& r, std::uint8_t flags, protocol_version v, publish_view& p);
 void decode_ack(field_reader& r, packet_type type, protocol_version v, std::uint16_t& packet_id,
                 std::uint8_t& reason_code, properties& props);
 void decode_subscribe(field_reader& r, protocol_version v, subscribe_packet& p);

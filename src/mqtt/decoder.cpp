@@ -113,6 +113,17 @@ decode_result decode_packet(std::uint8_t first_byte, std::span<const std::uint8_
   return out;
 }
 
+decode_error decode_publish_view(std::uint8_t first_byte, std::span<const std::uint8_t> body,
+                                 protocol_version version, publish_view& out) {
+  if (const decode_error e = detail::check_fixed_header(first_byte, version);
+      e != decode_error::none) {
+    return e;
+  }
+  detail::field_reader r(body);
+  detail::decode_publish(r, first_byte & 0x0F, version, out);
+  return r.error();  // the payload takes what the rest leaves: no trailing bytes
+}
+
 namespace detail {
 
 bool allowed_reason_code(packet_type type, std::uint8_t code) {

@@ -19,6 +19,9 @@ struct decode_result {
 };
 decode_result decode_packet(std::uint8_t first_byte, std::span<const std::uint8_t> body,
                             protocol_version version);
+// A PUBLISH (first_byte >> 4 == 3) into views of `body`, which must outlive `out`.
+decode_error decode_publish_view(std::uint8_t first_byte, std::span<const std::uint8_t> body,
+                                 protocol_version version, publish_view& out);
 
 // A PUBLISH property list as encode_properties() writes it (length prefix included), read back
 // from durable storage. False when it is not exactly that.

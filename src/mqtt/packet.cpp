@@ -2,6 +2,11 @@
 
 namespace mqtt {
 
+publish_packet to_packet(publish_view view) {
+  return {std::string(view.topic), std::string(view.payload), view.qos, view.retain, view.dup,
+          view.packet_id,          std::move(view.props)};
+}
+
 packet_type type_of(const packet& p) {
   return std::visit(
       [](const auto& v) -> packet_type {

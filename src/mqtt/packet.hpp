@@ -80,6 +80,20 @@ struct publish_packet {
   bool operator==(const publish_packet&) const = default;
 };
 
+// A PUBLISH as the broker reads it: the topic and payload are views of the bytes it arrived in
+// (packet_reader::next), so a message is copied once, into the broker's own block, not twice.
+struct publish_view {
+  std::string_view topic;
+  std::string_view payload;
+  mqtt::qos qos = qos::at_most_once;
+  bool retain = false;
+  bool dup = false;
+  std::uint16_t packet_id = 0;
+  properties props;
+};
+// The packet a view stands for, with its own copies of the bytes.
+publish_packet to_packet(publish_view view);
+
 // PUBACK, PUBREC, PUBREL and PUBCOMP share one shape; the tag keeps them distinct in the variant.
 template <packet_type Type>
 struct ack_packet {

@@ -55,6 +55,14 @@ void packet_reader::keep_rest() {
 }
 
 packet_reader::result packet_reader::next() {
+  return next_packet(nullptr);
+}
+
+packet_reader::result packet_reader::next(publish_view& publish) {
+  return next_packet(&publish);
+}
+
+packet_reader::result packet_reader::next_packet(publish_view* publish) {
   result out;
   if (failed_ != decode_error::none) {
     out.state = status::error;
@@ -62,9 +70,8 @@ packet_reader::result packet_reader::next() {
     return out;
   }
   const bool lent = !lent_.empty();
-  const auto* data =
-      lent ? lent_.data() + lent_consumed_
-           : reinterpret_cast<const std::uint8_t*>(buffer_.data()) + consumed_;
+  const auto* data = lent ? lent_.data() + lent_consumed_
+                          : reinterpret_cast<const std::uint8_t*>(buffer_.data()) + consumed_;
   const std::size_t available = lent ? lent_.size() - lent_consumed_ : buffer_.size() - consumed_;
   auto fail = [&](decode_error e) {
     failed_ = e;
@@ -96,10 +103,20 @@ packet_reader::result packet_reader::next() {
   if (remaining_length > max_packet_size_) return fail(decode_error::packet_too_large);
   if (available - header_size < remaining_length) return out;  // need_more
 
-  decode_result decoded =
-      decode_packet(data[0], std::span(data + header_size, remaining_length), version_);
+  const std::span body(data + header_size, remaining_length);
   (lent ? lent_consumed_ : consumed_) += header_size + remaining_length;
   out.wire_size = header_size + remaining_length;
+  if (publish != nullptr && static_cast<packet_type>(data[0] >> 4) == packet_type::publish) {
+    // The bytes stay where they are until the next feed(), lend() or keep_rest().
+    *publish = publish_view{};
+    if (const decode_error e = decode_publish_view(data[0], body, version_, *publish);
+        e != decode_error::none) {
+      return fail(e);
+    }
+    out.state = status::publish;
+    return out;
+  }
+  decode_result decoded = decode_packet(data[0], body, version_);
   out.pkt = std::move(decoded.pkt);
   if (decoded.error != decode_error::none) {
     // The packet stays in the result: for an unsupported protocol level the broker still

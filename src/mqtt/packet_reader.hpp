@@ -32,7 +32,8 @@ class packet_reader {
   void lend(std::span<const std::uint8_t> bytes);
   void keep_rest();
 
-  enum class status { packet, need_more, error };
+  // publish: the packet was a PUBLISH, decoded into the view next() was given.
+  enum class status { packet, publish, need_more, error };
   struct result {
     status state = status::need_more;
     packet pkt;
@@ -42,6 +43,9 @@ class packet_reader {
   // After an error the reader stays in error: the connection must close. An error result still
   // carries what was decoded (for unsupported_protocol_level, the CONNECT with its level byte).
   result next();
+  // The same, but a PUBLISH goes into `publish`, as views of the reader's bytes (status
+  // publish): valid until the next feed(), lend() or keep_rest().
+  result next(publish_view& publish);
 
   std::size_t buffered() const {
     return buffer_.size() - consumed_ + (lent_.size() - lent_consumed_);
@@ -51,6 +55,8 @@ class packet_reader {
   std::size_t capacity() const { return buffer_.capacity(); }
 
  private:
+  result next_packet(publish_view* publish);
+
   std::size_t max_packet_size_;
   protocol_version version_ = protocol_version::v3_1_1;
   std::string buffer_;

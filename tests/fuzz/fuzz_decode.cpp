@@ -4,8 +4,9 @@
 // how the stream is cut into reads.
 //
 // Beyond "no crash, no sanitizer report", three properties are checked on every input:
-// - cutting the stream into reads changes nothing: a reader fed in pieces yields the same
-//   packets and the same error as one fed everything at once;
+// - cutting the stream into reads changes nothing: a reader fed in pieces, reading each PUBLISH
+//   as views (as the broker does once connected), yields the same packets and the same error as
+//   one fed everything at once that decodes whole packets;
 // - every packet decoded without error survives encode() then decode() unchanged;
 // - the reader never holds more than one read plus one unfinished packet.
 
@@ -62,10 +63,13 @@ struct outcome {
   bool failed = false;
 };
 
-// Drains the reader; returns false once it is in error.
-bool drain(mqtt::packet_reader& reader, outcome& out, std::size_t last_read) {
+// Drains the reader; returns false once it is in error. With `views`, as the broker reads a
+// connected client: a PUBLISH as views of the reader's bytes (copied here into a packet, so it
+// compares with the other pass).
+bool drain(mqtt::packet_reader& reader, outcome& out, std::size_t last_read, bool views = false) {
+  mqtt::publish_view view;
   while (true) {
-    auto r = reader.next();
+    auto r = views ? reader.next(view) : reader.next();
     if (r.state == mqtt::packet_reader::status::need_more) {
       // What is kept: the unfinished packet only, never more than the limit and a read.
       if (reader.buffered() > max_packet_size + 5 + last_read) fail("reader buffers too much");
@@ -78,6 +82,11 @@ bool drain(mqtt::packet_reader& reader, outcome& out, std::size_t last_read) {
       return false;
     }
     if (r.wire_size < 2 || r.wire_size > max_packet_size + 5) fail("implausible wire size");
+    if (r.state == mqtt::packet_reader::status::publish) {
+      if (!views) fail("a PUBLISH view nobody asked for");
+      out.packets.push_back(mqtt::to_packet(view));
+      continue;
+    }
     out.packets.push_back(std::move(r.pkt));
   }
 }
@@ -104,7 +113,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     }
   }
 
-  // In pieces of 1..16 bytes, sizes cycling from the control byte.
+  // In pieces of 1..16 bytes, sizes cycling from the control byte, PUBLISH read as views.
   outcome pieces;
   {
     mqtt::packet_reader reader(max_packet_size);
@@ -116,7 +125,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       const std::size_t n = std::min<std::size_t>(1 + ((step >> 16) & 15), stream.size() - at);
       reader.feed(stream.subspan(at, n));
       at += n;
-      if (!drain(reader, pieces, n)) break;
+      if (!drain(reader, pieces, n, true)) break;
     }
   }
 

@@ -62,11 +62,13 @@ TEST(packet_reader, packets_fed_byte_by_byte_come_out_whole) {
   EXPECT_EQ(reader.buffered(), 0u);
 }
 
-// lend(): the same packets whatever the cuts, read in place, with only unfinished packets kept.
-TEST(packet_reader, lent_reads_cut_anywhere_give_the_same_packets) {
+// lend(): the same packets whatever the cuts (every `step`-th), read in place by `drain_with`,
+// with only unfinished packets kept.
+template <typename Drain>
+void lent_reads_cut_every(std::size_t step, Drain drain_with) {
   const auto packets = sample_packets();
   const std::string stream = stream_of(packets, protocol_version::v3_1_1);
-  for (std::size_t cut = 1; cut < stream.size(); ++cut) {
+  for (std::size_t cut = 1; cut < stream.size(); cut += step) {
     packet_reader reader(max_size);
     std::vector<packet> got;
     for (std::size_t at = 0; at < stream.size(); at += cut) {
@@ -74,7 +76,7 @@ TEST(packet_reader, lent_reads_cut_anywhere_give_the_same_packets) {
       std::string read = stream.substr(at, cut);
       reader.lend(as_bytes(read));
       packet_reader::result last;
-      for (packet& p : drain(reader, last)) got.push_back(std::move(p));
+      for (packet& p : drain_with(reader, last)) got.push_back(std::move(p));
       ASSERT_EQ(last.state, packet_reader::status::need_more) << "cut " << cut;
       reader.keep_rest();
       read.assign(read.size(), '\xFF');
@@ -82,6 +84,10 @@ TEST(packet_reader, lent_reads_cut_anywhere_give_the_same_packets) {
     EXPECT_EQ(got, packets) << "cut " << cut;
     EXPECT_EQ(reader.buffered(), 0u);
   }
+}
+
+TEST(packet_reader, lent_reads_cut_anywhere_give_the_same_packets) {
+  lent_reads_cut_every(1, drain);
 }
 
 TEST(packet_reader, a_lent_read_ending_on_a_packet_boundary_leaves_no_buffer) {
@@ -241,6 +247,67 @@ TEST(packet_reader, unsupported_level_result_carries_the_connect) {
   EXPECT_EQ(r.error, decode_error::unsupported_protocol_level);
   ASSERT_TRUE(std::holds_alternative<connect_packet>(r.pkt));
   EXPECT_EQ(static_cast<int>(std::get<connect_packet>(r.pkt).version), 7);
+}
+
+// next(publish_view&): a PUBLISH comes out as views of the reader's bytes, equal to what
+// next() decodes; the other packets come out as before.
+std::vector<packet> drain_views(packet_reader& reader, packet_reader::result& last) {
+  std::vector<packet> out;
+  publish_view view;
+  for (last = reader.next(view);
+       last.state == packet_reader::status::packet || last.state == packet_reader::status::publish;
+       last = reader.next(view)) {
+    if (last.state == packet_reader::status::publish) {
+      out.push_back(to_packet(view));
+    } else {
+      out.push_back(last.pkt);
+    }
+  }
+  return out;
+}
+
+TEST(packet_reader, publish_views_equal_the_decoded_packets_whatever_the_cuts) {
+  lent_reads_cut_every(7, drain_views);
+}
+
+TEST(packet_reader, a_publish_view_points_into_the_bytes_it_came_in) {
+  publish_packet p;
+  p.topic = "home/kitchen/temperature";
+  p.payload = "21.5 degrees, and rising";
+  p.retain = true;
+  const std::string read = stream_of({p}, protocol_version::v3_1_1);
+  packet_reader reader(max_size);
+  reader.lend(as_bytes(read));
+  publish_view view;
+  ASSERT_EQ(reader.next(view).state, packet_reader::status::publish);
+  EXPECT_EQ(to_packet(view), p);
+  // No copy was made: both views lie inside the lent read.
+  EXPECT_GE(view.topic.data(), read.data());
+  EXPECT_LE(view.payload.data() + view.payload.size(), read.data() + read.size());
+  reader.keep_rest();
+  EXPECT_EQ(reader.buffered(), 0u);
+}
+
+TEST(packet_reader, a_publish_view_with_5_0_properties_and_a_bad_one_after_it) {
+  publish_packet p;
+  p.topic = "t";
+  p.payload = "x";
+  p.qos = qos::at_least_once;
+  p.packet_id = 5;
+  p.props = {{property_id::message_expiry_interval, std::uint32_t{60}}};
+  std::string stream = stream_of({p}, protocol_version::v5);
+  // Then a PUBLISH whose topic is not UTF-8 [MQTT-1.5.3-1]: the reader fails and stays failed.
+  stream += wire({0x30, 0x04, 0x00, 0x01, 0xFF, 'x'});
+  packet_reader reader(max_size);
+  reader.set_version(protocol_version::v5);
+  reader.feed(as_bytes(stream));
+  publish_view view;
+  ASSERT_EQ(reader.next(view).state, packet_reader::status::publish);
+  EXPECT_EQ(to_packet(view), p);
+  const auto bad = reader.next(view);
+  EXPECT_EQ(bad.state, packet_reader::status::error);
+  EXPECT_EQ(bad.error, decode_error::invalid_utf8);
+  EXPECT_EQ(reader.next(view).state, packet_reader::status::error);
 }
 
 }  // namespace
