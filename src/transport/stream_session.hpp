@@ -249,6 +249,12 @@ class stream_session final : public session_base,
     batch_.clear();
     connection_->take_output(batch_);
     if (batch_.empty()) {
+      // Nothing more to send: an idle connection keeps no output buffers (about 90 bytes with
+      // their allocations); a busy one finds output here and reuses them.
+      if (batch_.segments().capacity() != 0) {
+        batch_ = broker::output_batch{};
+        std::vector<boost::asio::const_buffer>().swap(write_buffers_);
+      }
       if (connection_->should_close()) close();
       return;
     }
