@@ -60,7 +60,12 @@ if ((build)); then
 fi
 [[ -n "$fuzz_dir" ]] || fuzz_dir="$build_dir/fuzz"
 mkdir -p "$fuzz_dir/corpus" "$fuzz_dir/logs" "$fuzz_dir/crashes"
-"$build_dir/tests/fuzz/make_fuzz_corpus" "$fuzz_dir/seeds" >/dev/null
+# One writer of the seeds at a time: two runs started together (one target each) would otherwise
+# remove each other's files half-way.
+(
+  flock 9
+  "$build_dir/tests/fuzz/make_fuzz_corpus" "$fuzz_dir/seeds" >/dev/null
+) 9>"$fuzz_dir/seeds.lock"
 if ((build_only)); then
   echo "fuzz: targets in ${build_dir#"$repo_root/"}/tests/fuzz, seeds in ${fuzz_dir#"$repo_root/"}/seeds"
   exit 0
