@@ -1,10 +1,12 @@
 #include "app/host_resources.hpp"
 
+#include <malloc.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <charconv>
+#include <cstdlib>
 #include <fstream>
 #include <iterator>
 
@@ -54,6 +56,16 @@ std::size_t raise_open_files_limit() {
   }
   return limit.rlim_cur == RLIM_INFINITY ? static_cast<std::size_t>(-1)
                                          : static_cast<std::size_t>(limit.rlim_cur);
+}
+
+bool pin_large_allocation_threshold() {
+#if defined(__GLIBC__)
+  if (std::getenv("MALLOC_MMAP_THRESHOLD_") != nullptr) return false;
+  // Setting it turns off glibc's sliding threshold (mallopt(3)).
+  return mallopt(M_MMAP_THRESHOLD, static_cast<int>(large_allocation_bytes)) == 1;
+#else
+  return false;
+#endif
 }
 
 }  // namespace app

@@ -21,10 +21,10 @@
 #include "addon/options_view.hpp"
 #include "addon/supervisor_services.hpp"
 #include "addon/system_users.hpp"
-#include "bridge/bridge_metrics.hpp"
 #include "app/flags.hpp"
 #include "app/host_resources.hpp"
 #include "app/ingress.hpp"
+#include "bridge/bridge_metrics.hpp"
 #include "broker/broker_config.hpp"
 #include "broker/broker_core.hpp"
 #include "broker/logger.hpp"
@@ -288,6 +288,9 @@ int main(int argc, char** argv) {
   // A closed stdout must not kill the broker; sockets never raise SIGPIPE (Asio sends with
   // MSG_NOSIGNAL).
   std::signal(SIGPIPE, SIG_IGN);
+  // Before the first large block: the store's index and the retained set then live without the
+  // holes large transient buffers would leave among them (host_resources.hpp).
+  app::pin_large_allocation_threshold();
   broker::logger log(log_level::info, std::cout);
 
   const std::vector<std::string_view> args(argv + (argc > 0 ? 1 : 0), argv + argc);
