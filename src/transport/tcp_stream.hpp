@@ -11,15 +11,18 @@
 //
 // Plain TCP also offers what a deferred wake (io_thread.hpp) needs to write from another thread:
 //   io_thread::home& home();      // the I/O thread the stream lives on
-//   std::size_t write_now(const ConstBufferSequence& buffers, error_code& ec);  // never blocks
+//   std::size_t write_now(const std::vector<const_buffer>& buffers, error_code& ec);  // never
+//                                 // blocks; less than all of them when the socket is full
 
 #include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/write.hpp>
+#include <boost/asio/post.hpp>
 
 #include <cstdint>
 #include <span>
 #include <utility>
+#include <vector>
 
+#include "transport/gather_send.hpp"
 #include "transport/io_thread.hpp"
 
 namespace transport {
@@ -40,8 +43,21 @@ class tcp_stream {
 
   // Waits until the socket is readable, then reads what is there into the context's shared
   // buffer: an idle connection holds no read buffer of its own.
+  //
+  // After a read that filled the buffer more is probably waiting: the next read is tried from a
+  // post, behind whatever else the thread has to do, without waiting. Every wait costs Asio an
+  // epoll_ctl (it re-arms the edge-triggered descriptor), one system call per 64 KiB read on a
+  // busy publisher's connection.
   template <class Handler>
   void async_read(Handler&& handler) {
+    if (filled_) {
+      filled_ = false;
+      boost::asio::post(socket_.get_executor(),
+                        [this, h = std::forward<Handler>(handler)]() mutable {
+                          on_readable(boost::system::error_code{}, std::move(h));
+                        });
+      return;
+    }
     socket_.async_wait(
         boost::asio::ip::tcp::socket::wait_read,
         [this, h = std::forward<Handler>(handler)](boost::system::error_code ec) mutable {
@@ -49,18 +65,24 @@ class tcp_stream {
         });
   }
 
-  template <class Buffers, class Handler>
-  void async_write(const Buffers& buffers, Handler&& handler) {
-    boost::asio::async_write(socket_, buffers, std::forward<Handler>(handler));
+  // Sends all of `buffers` (kept alive and unchanged by the caller until `handler` runs): what the
+  // socket takes now, in as few calls as gather_send needs, then the rest as it drains. The
+  // handler never runs inside this call.
+  template <class Handler>
+  void async_write(const std::vector<boost::asio::const_buffer>& buffers, Handler&& handler) {
+    continue_write(buffers, send_position{}, 0, std::forward<Handler>(handler), true);
   }
 
   // What the socket takes right now, from any thread, as long as the session's lock keeps every
   // other use of the stream away (stream_session::deferred_wake). The socket is non-blocking:
   // a full send buffer gives would_block, and the kernel serialises this send with the owning
   // thread's pending wait for input, which Asio keeps apart from the socket object.
-  template <class Buffers>
-  std::size_t write_now(const Buffers& buffers, boost::system::error_code& ec) {
-    return socket_.write_some(buffers, ec);
+  std::size_t write_now(const std::vector<boost::asio::const_buffer>& buffers,
+                        boost::system::error_code& ec) {
+    send_position at;
+    const std::size_t sent = gather_send(socket_.native_handle(), buffers, at, ec);
+    if (ec == boost::asio::error::would_block) ec = {};  // the caller compares the size
+    return sent;
   }
 
   void close() {
@@ -81,12 +103,33 @@ class tcp_stream {
         async_read(std::forward<Handler>(handler));  // woken without data: wait again
         return;
       }
+      filled_ = !ec && n == buffer.size();
     }
     handler(ec, std::span<const std::uint8_t>(home_->read_buffer.data(), n));
   }
 
+  template <class Handler>
+  void continue_write(const std::vector<boost::asio::const_buffer>& buffers, send_position at,
+                      std::size_t sent, Handler&& handler, bool initiating) {
+    boost::system::error_code ec;
+    sent += gather_send(socket_.native_handle(), buffers, at, ec);
+    if (ec == boost::asio::error::would_block) {
+      socket_.async_wait(boost::asio::ip::tcp::socket::wait_write,
+                         [this, &buffers, at, sent, h = std::forward<Handler>(handler)](
+                             boost::system::error_code wait_ec) mutable {
+                           if (wait_ec) return h(wait_ec, sent);
+                           continue_write(buffers, at, sent, std::move(h), false);
+                         });
+      return;
+    }
+    if (!initiating) return handler(ec, sent);
+    boost::asio::post(socket_.get_executor(),
+                      [ec, sent, h = std::forward<Handler>(handler)]() mutable { h(ec, sent); });
+  }
+
   boost::asio::ip::tcp::socket socket_;
   io_thread::home* home_;
+  bool filled_ = false;  // the last read filled the buffer
 };
 
 }  // namespace transport
