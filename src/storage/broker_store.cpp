@@ -78,9 +78,9 @@ void broker_store::hold(std::string key, change c) {
     // Straight to the store; held changes (after a push-back) must go first, so only when none.
     if (write(key, c).ok()) return;
   }
-  auto it = held_.find(key);
+  auto it = held_.find(std::string_view(key));
   if (it == held_.end()) {
-    held_.emplace(std::move(key), std::move(c));
+    held_.emplace(std::string_view(key), std::move(c));  // the key is copied into the pool
     return;
   }
   if (c.erases() && it->second.fresh) {
@@ -124,6 +124,7 @@ bool broker_store::push_held(std::unique_lock<std::mutex>& lock) {
     }
     it = held_.erase(it);
   }
+  release_held_memory();
   if (pushed_back_) {
     pushed_back_ = false;
     log_.log(broker::log_level::notice, "storage: the disk caught up");
@@ -131,6 +132,12 @@ bool broker_store::push_held(std::unique_lock<std::mutex>& lock) {
   for (auto& fn : waiting_) store_->when_durable(store_->last_sequence(), std::move(fn));
   waiting_.clear();
   return true;
+}
+
+void broker_store::release_held_memory() {
+  // The old map (its buckets are in the pool too) goes first; a new one allocates nothing yet.
+  held_map(&held_memory_).swap(held_);
+  held_memory_.release();
 }
 
 void broker_store::flusher_loop() {

@@ -13,15 +13,18 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <memory_resource>
 #include <mutex>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <unordered_map>
 #include <vector>
 
 #include "broker/broker_core.hpp"
 #include "broker/persistence.hpp"
+#include "storage/live_index.hpp"
 #include "storage/log_store.hpp"
 #include "storage/state_loader.hpp"
 
@@ -83,6 +86,8 @@ class broker_store final : public broker::persistence {
   void flusher_loop();
   // Moves held changes into the store; returns false if the store pushed back.
   bool push_held(std::unique_lock<std::mutex>& lock);
+  // Once held_ is empty: gives its pool back.
+  void release_held_memory();
 
   broker_store_options options_;
   broker::logger& log_;
@@ -92,7 +97,13 @@ class broker_store final : public broker::persistence {
 
   std::mutex mutex_;
   std::condition_variable wake_;
-  std::unordered_map<std::string, change> held_;
+  // The held changes' keys and map nodes live in a pool of their own, given back whole each time
+  // the flusher empties the map. From the heap, the node and key of every change made during a
+  // burst of retained messages sat between those messages' long-lived blocks, freed only after
+  // the burst: 82,000 holes of about 136 bytes after a 100k fill, never handed back.
+  std::pmr::unsynchronized_pool_resource held_memory_;
+  using held_map = std::pmr::unordered_map<std::pmr::string, change, string_hash, std::equal_to<>>;
+  held_map held_{&held_memory_};
   std::vector<std::function<void()>> waiting_;  // strict: callbacks behind held changes
   bool stopping_ = false;
   bool pushed_back_ = false;  // the store refused changes; logged once per episode
