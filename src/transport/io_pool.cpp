@@ -2,6 +2,8 @@
 
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
 
 #include <exception>
 #include <optional>
@@ -15,15 +17,94 @@ namespace asio = boost::asio;
 
 namespace {
 constexpr std::size_t read_buffer_size = 64 * 1024;
-}
+
+// Serves the home's deadline queue with one timer on the slot's context. Its timer is touched on
+// the slot's thread only: a change asked for elsewhere (a session closed by close_all_now after
+// the threads stopped) is posted there.
+class deadline_driver final : public deadline_queue::driver {
+ public:
+  deadline_driver(asio::io_context& context, io_thread::home& home)
+      : context_(context), home_(home), timer_(context) {}
+
+  void wake_at(deadline_queue::clock::time_point t) override {
+    if (!on_own_thread()) return post_rearm();
+    if (armed_ && t >= armed_for_) return;
+    arm(t);
+  }
+
+  void stand_down() override {
+    if (!on_own_thread()) return post_rearm();
+    disarm();
+  }
+
+ private:
+  bool on_own_thread() const { return io_thread::current() == &home_; }
+
+  void post_rearm() {
+    asio::post(context_, [this] { rearm(); });
+  }
+
+  // In a handler of the context: on its thread, or in io_pool::drain() when no thread runs it.
+  void rearm() {
+    const deadline_queue::clock::time_point t = home_.deadlines.earliest();
+    if (t == deadline_queue::clock::time_point::max()) return disarm();
+    if (!armed_ || t < armed_for_) arm(t);
+  }
+
+  void disarm() {
+    // Cancelled, the wait completes at once and does nothing, so an idle context runs dry.
+    if (armed_) timer_.cancel();
+    armed_ = false;
+  }
+
+  void arm(deadline_queue::clock::time_point t) {
+    armed_ = true;
+    armed_for_ = t;
+    timer_.expires_at(t);  // a wait still pending completes as cancelled
+    timer_.async_wait([this, t](boost::system::error_code ec) {
+      if (ec || !armed_ || armed_for_ != t) return;  // cancelled or superseded
+      armed_ = false;
+      home_.deadlines.expire(deadline_queue::clock::now(), expired_);
+      // Each runs under its own session's lock and may schedule its entry again, which arms
+      // the timer earlier if it must.
+      // A handler that throws is a bug (run_slot logs it); the other sessions still get theirs.
+      std::exception_ptr failure;
+      for (std::shared_ptr<deadline_queue::entry>& e : expired_) {
+        const std::shared_ptr<deadline_queue::entry> owner = std::move(e);
+        try {
+          owner->expired();
+        } catch (...) {
+          if (!failure) failure = std::current_exception();
+        }
+      }
+      expired_.clear();
+      rearm();
+      if (failure) std::rethrow_exception(failure);
+    });
+  }
+
+  asio::io_context& context_;
+  io_thread::home& home_;
+  asio::steady_timer timer_;
+  bool armed_ = false;
+  deadline_queue::clock::time_point armed_for_{};
+  std::vector<std::shared_ptr<deadline_queue::entry>> expired_;  // reused between wakes
+};
+}  // namespace
 
 struct io_pool::slot {
+  // Before the context: a session that the context's abandoned handlers still hold at shutdown
+  // is destroyed with the context and takes its entry out of this home's deadline queue.
+  std::vector<std::uint8_t> read_buffer = std::vector<std::uint8_t>(read_buffer_size);
+  io_thread::home home{read_buffer};
   // Concurrency hint 1: each context is only ever run by one thread.
   asio::io_context context{1};
   std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work{
       asio::make_work_guard(context)};
-  std::vector<std::uint8_t> read_buffer = std::vector<std::uint8_t>(read_buffer_size);
-  io_thread::home home{read_buffer};
+  deadline_driver deadlines{context, home};
+
+  slot() { home.deadlines.set_driver(&deadlines); }
+  ~slot() { home.deadlines.set_driver(nullptr); }
 };
 
 io_pool::io_pool(std::size_t threads, broker::logger& log) : log_(log) {

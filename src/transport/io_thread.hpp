@@ -26,6 +26,7 @@
 #include <vector>
 
 #include "broker/output_batch.hpp"
+#include "transport/deadline_queue.hpp"
 
 namespace transport::io_thread {
 
@@ -52,6 +53,8 @@ struct home {
   // The thread waits for events (or has just woken up and not yet entered a session handler).
   // Read by other threads as a hint only: what it guards is taken with the session's own lock.
   std::atomic<bool> idle{false};
+  // The deadlines of this thread's sessions, served by one timer (io_pool's).
+  deadline_queue deadlines;
 
   // The rest is touched by this home's thread only.
   int depth = 0;  // nested handler_scopes

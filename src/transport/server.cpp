@@ -5,6 +5,8 @@
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 
+#include <unistd.h>
+
 #include <condition_variable>
 #include <csignal>
 #include <mutex>
@@ -161,8 +163,17 @@ void server::impl::on_accept(listener_kind kind, const std::string& kind_name, t
   }
   connection_slot slot(limits.connections_open);
   if (kind == listener_kind::mqtt) {
+    // The same descriptor, under the type bound to its context's own executor (tcp_stream.hpp).
+    tcp_stream::socket_type plain(pool_.context(context_index));
+    const tcp::socket::native_handle_type fd = socket.release(ec);
+    if (ec) return;
+    plain.assign(remote.protocol(), fd, ec);
+    if (ec) {
+      ::close(fd);
+      return;
+    }
     auto session = std::make_shared<stream_session<tcp_stream>>(
-        tcp_stream(std::move(socket), pool_.home(context_index)), core_, registry_,
+        tcp_stream(std::move(plain), pool_.home(context_index)), core_, registry_,
         std::move(address), kind_name, std::move(slot));
     asio::post(pool_.context(context_index), [session] { session->start(); });
     return;

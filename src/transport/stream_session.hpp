@@ -13,7 +13,6 @@
 
 #include <boost/asio/buffer.hpp>
 #include <boost/asio/post.hpp>
-#include <boost/asio/steady_timer.hpp>
 
 #include <algorithm>
 #include <atomic>
@@ -28,6 +27,7 @@
 #include "broker/output_batch.hpp"
 #include "broker/transport_link.hpp"
 #include "transport/connection_slot.hpp"
+#include "transport/deadline_queue.hpp"
 #include "transport/io_thread.hpp"
 #include "transport/session_registry.hpp"
 
@@ -37,6 +37,7 @@ template <class Stream>
 class stream_session final : public session_base,
                              public broker::transport_link,
                              public io_thread::wake_target,
+                             public deadline_queue::entry,
                              public std::enable_shared_from_this<stream_session<Stream>> {
  public:
   using clock = broker::connection::clock;
@@ -51,8 +52,6 @@ class stream_session final : public session_base,
                  std::string remote_address, std::string kind, connection_slot slot)
       : slot_(std::move(slot)),
         stream_(std::move(stream)),
-        executor_(stream_.get_executor()),
-        timer_(executor_),
         registry_(registry),
         // Built here so the address and kind are not kept twice; it does nothing until start().
         connection_(std::make_unique<broker::connection>(core, *this, std::move(remote_address),
@@ -61,6 +60,8 @@ class stream_session final : public session_base,
   ~stream_session() override {
     // Reached without close() only when the I/O threads were abandoned at shutdown.
     if (connection_ && !closed_) connection_->on_closed();
+    // Locked, not scheduled(): this may run on another thread while the queue's own expires it.
+    if (home_) home_->deadlines.cancel(*this);
     if (registry_id_ != 0) registry_.remove(registry_id_);
   }
 
@@ -68,6 +69,13 @@ class stream_session final : public session_base,
   void start() {
     io_thread::handler_scope scope;
     std::lock_guard lock(lock_);
+    // The thread's deadline queue serves this session's deadlines: io_pool runs every session.
+    io_thread::home* here = io_thread::current();
+    if (!here) {  // not on an I/O thread: nothing would end a silent connection
+      close();
+      return;
+    }
+    home_ = here;
     registry_id_ = registry_.add(this->weak_from_this());
     if (registry_id_ == 0) {  // the broker is shutting down
       close();
@@ -108,9 +116,10 @@ class stream_session final : public session_base,
         if (ec || sent < out.total_size()) {
           // The rest becomes the write in flight, which the session's own thread finishes (or
           // fails, and closes).
-          std::swap(batch_, out);
+          if (!write_) write_ = std::make_unique<write_state>();
+          std::swap(write_->batch, out);
           out.clear();
-          gather(batch_, ec ? 0 : sent, write_buffers_);
+          gather(write_->batch, ec ? 0 : sent, write_->buffers);
           writing_ = true;
           lock.unlock();
           asio_post([self = this->shared_from_this()] {
@@ -181,7 +190,7 @@ class stream_session final : public session_base,
 
   template <class Fn>
   void asio_post(Fn&& fn) {
-    boost::asio::post(executor_, std::forward<Fn>(fn));
+    boost::asio::post(stream_.get_executor(), std::forward<Fn>(fn));
   }
 
   void post_wake() {
@@ -246,26 +255,36 @@ class stream_session final : public session_base,
 
   void flush() {
     if (closed_ || writing_) return;
-    batch_.clear();
-    connection_->take_output(batch_);
-    if (batch_.empty()) {
-      // Nothing more to send: an idle connection keeps no output buffers (about 90 bytes with
-      // their allocations); a busy one finds output here and reuses them.
-      if (batch_.segments().capacity() != 0) {
-        batch_ = broker::output_batch{};
-        std::vector<boost::asio::const_buffer>().swap(write_buffers_);
+    if (write_) {
+      // A busy connection reuses its buffers.
+      write_->batch.clear();
+      connection_->take_output(write_->batch);
+    } else {
+      // An idle one has none: what it has to send is taken into the thread's scratch batch and
+      // only then given buffers of its own.
+      broker::output_batch& out = home_->scratch;
+      out.clear();
+      connection_->take_output(out);
+      if (!out.empty()) {
+        write_ = std::make_unique<write_state>();
+        std::swap(write_->batch, out);
       }
+    }
+    if (!write_ || write_->batch.empty()) {
+      // Nothing more to send: an idle connection keeps no output buffers (about 100 bytes with
+      // their allocations).
+      write_.reset();
       if (connection_->should_close()) close();
       return;
     }
-    gather(batch_, 0, write_buffers_);
+    gather(write_->batch, 0, write_->buffers);
     start_write();
   }
 
-  // Sends write_buffers_ (which point into batch_).
+  // Sends write_->buffers (which point into write_->batch).
   void start_write() {
     writing_ = true;
-    stream_.async_write(write_buffers_,
+    stream_.async_write(write_->buffers,
                         [self = this->shared_from_this()](boost::system::error_code ec,
                                                           std::size_t) { self->on_written(ec); });
   }
@@ -279,32 +298,26 @@ class stream_session final : public session_base,
       close();
       return;
     }
-    if (batch_.inline_bytes().capacity() > kept_capacity) batch_ = broker::output_batch{};
+    if (write_->batch.inline_bytes().capacity() > kept_capacity) write_->batch = {};
     after_event();  // more may have queued while the write was in flight
   }
 
-  // The timer fires at the earliest of the connection's deadline and the linger deadline. A
-  // deadline that moved later (keep-alive refreshed) does not re-arm it: it fires early and
-  // re-arms then, which saves a timer operation on every packet.
+  // The deadline is the earliest of the connection's and the linger deadline. One that moved
+  // later (keep-alive refreshed) is not moved in the queue: it expires early and is scheduled
+  // again then, which saves a queue operation on every packet.
   void arm_timer() {
     const clock::time_point due = std::min(connection_->deadline(), linger_deadline_);
     if (due == clock::time_point::max()) return;
-    if (timer_armed_ && timer_due_ <= due) return;
-    timer_armed_ = true;
-    timer_due_ = due;
-    const std::uint64_t generation = ++timer_generation_;
-    timer_.expires_at(due);
-    timer_.async_wait([self = this->shared_from_this(), generation](boost::system::error_code ec) {
-      self->on_timer(ec, generation);
-    });
+    if (scheduled() && this->due() <= due) return;
+    home_->deadlines.schedule(*this, due);
   }
 
-  void on_timer(boost::system::error_code ec, std::uint64_t generation) {
+  std::shared_ptr<deadline_queue::entry> claim() override { return this->weak_from_this().lock(); }
+
+  void expired() override {
     io_thread::handler_scope scope;
     std::lock_guard lock(lock_);
-    if (generation != timer_generation_ || closed_) return;  // superseded or done
-    timer_armed_ = false;
-    if (ec) return;
+    if (closed_) return;
     const clock::time_point now = clock::now();
     if (now >= linger_deadline_) {
       close();
@@ -317,7 +330,7 @@ class stream_session final : public session_base,
   void close() {
     if (closed_) return;
     closed_ = true;
-    timer_.cancel();
+    if (home_ && scheduled()) home_->deadlines.cancel(*this);
     stream_.close();
     if (registry_id_ != 0) {
       registry_.remove(registry_id_);
@@ -328,21 +341,21 @@ class stream_session final : public session_base,
 
   connection_slot slot_;  // first, so it is given back after the socket is gone
   Stream stream_;
-  typename Stream::executor_type executor_;
-  boost::asio::steady_timer timer_;
+  io_thread::home* home_ = nullptr;  // the session's I/O thread, from start() on
   session_registry& registry_;
   std::uint64_t registry_id_ = 0;
 
-  broker::output_batch batch_;  // what the write in flight is sending
-  std::vector<boost::asio::const_buffer> write_buffers_;
+  // What the write in flight sends, and its gather list; only while there is output.
+  struct write_state {
+    broker::output_batch batch;
+    std::vector<boost::asio::const_buffer> buffers;
+  };
+  std::unique_ptr<write_state> write_;
   std::atomic<bool> wake_pending_{false};
   io_thread::session_lock lock_;
   bool writing_ = false;
   bool closed_ = false;
 
-  bool timer_armed_ = false;
-  clock::time_point timer_due_{};
-  std::uint64_t timer_generation_ = 0;
   clock::time_point linger_deadline_ = clock::time_point::max();
 
   // Last, so it is destroyed first, while everything it may call back into still exists.

@@ -14,6 +14,7 @@
 //   std::size_t write_now(const std::vector<const_buffer>& buffers, error_code& ec);  // never
 //                                 // blocks; less than all of them when the socket is full
 
+#include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
 
@@ -29,11 +30,13 @@ namespace transport {
 
 class tcp_stream {
  public:
-  using executor_type = boost::asio::ip::tcp::socket::executor_type;
+  // Bound to its io_context's own executor rather than any_io_executor: 32 bytes less in the
+  // socket and less in every pending operation, for every connection.
+  using executor_type = boost::asio::io_context::executor_type;
+  using socket_type = boost::asio::basic_stream_socket<boost::asio::ip::tcp, executor_type>;
 
   // `home` belongs to the socket's io_context; its read buffer is shared by every stream there.
-  tcp_stream(boost::asio::ip::tcp::socket socket, io_thread::home& home)
-      : socket_(std::move(socket)), home_(&home) {
+  tcp_stream(socket_type socket, io_thread::home& home) : socket_(std::move(socket)), home_(&home) {
     boost::system::error_code ignored;
     socket_.non_blocking(true, ignored);
   }
@@ -58,11 +61,10 @@ class tcp_stream {
                         });
       return;
     }
-    socket_.async_wait(
-        boost::asio::ip::tcp::socket::wait_read,
-        [this, h = std::forward<Handler>(handler)](boost::system::error_code ec) mutable {
-          on_readable(ec, std::move(h));
-        });
+    socket_.async_wait(socket_type::wait_read, [this, h = std::forward<Handler>(handler)](
+                                                   boost::system::error_code ec) mutable {
+      on_readable(ec, std::move(h));
+    });
   }
 
   // Sends all of `buffers` (kept alive and unchanged by the caller until `handler` runs): what the
@@ -88,7 +90,7 @@ class tcp_stream {
   void close() {
     boost::system::error_code ignored;
     // Send our FIN after the bytes already written, then release the descriptor.
-    socket_.shutdown(boost::asio::ip::tcp::socket::shutdown_send, ignored);
+    socket_.shutdown(socket_type::shutdown_send, ignored);
     socket_.close(ignored);
   }
 
@@ -114,7 +116,7 @@ class tcp_stream {
     boost::system::error_code ec;
     sent += gather_send(socket_.native_handle(), buffers, at, ec);
     if (ec == boost::asio::error::would_block) {
-      socket_.async_wait(boost::asio::ip::tcp::socket::wait_write,
+      socket_.async_wait(socket_type::wait_write,
                          [this, &buffers, at, sent, h = std::forward<Handler>(handler)](
                              boost::system::error_code wait_ec) mutable {
                            if (wait_ec) return h(wait_ec, sent);
@@ -127,7 +129,7 @@ class tcp_stream {
                       [ec, sent, h = std::forward<Handler>(handler)]() mutable { h(ec, sent); });
   }
 
-  boost::asio::ip::tcp::socket socket_;
+  socket_type socket_;
   io_thread::home* home_;
   bool filled_ = false;  // the last read filled the buffer
 };
