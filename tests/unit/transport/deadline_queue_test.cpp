@@ -16,7 +16,7 @@ using std::chrono::seconds;
 
 const clock_type::time_point t0 = clock_type::time_point{} + std::chrono::hours(1);
 
-struct owner : deadline_queue::entry, std::enable_shared_from_this<owner> {
+struct owner final : deadline_queue::entry, std::enable_shared_from_this<owner> {
   explicit owner(int id) : id(id) {}
   std::shared_ptr<entry> claim() override {
     if (dying) return nullptr;
@@ -140,10 +140,11 @@ TEST(DeadlineQueue, DestroyedWithEntriesLetsThemGo) {
 
 // Against a sorted model: random schedules, moves, cancels and expiries keep the heap's order.
 TEST(DeadlineQueue, RandomOperationsMatchASortedModel) {
-  deadline_queue q;
-  std::mt19937 rng(7);
+  // Declared first: the queue, destroyed before them, lets go of those still scheduled.
   std::vector<std::shared_ptr<owner>> owners;
   for (int i = 0; i < 200; ++i) owners.push_back(std::make_shared<owner>(i));
+  deadline_queue q;
+  std::mt19937 rng(7);
   std::vector<std::shared_ptr<deadline_queue::entry>> due;
   clock_type::time_point now = t0;
   for (int step = 0; step < 20000; ++step) {
