@@ -144,7 +144,6 @@ void finish_connect(const std::shared_ptr<connection_state>& self, auth_result r
         mqtt::find_integer(connect.props, property_id::receive_maximum).value_or(65535));
     limits.maximum_packet_size = st.client_max_packet;
     limits.topic_aliases = st.client_alias_max > 0;
-    st.aliases_in.assign(config.topic_alias_maximum + std::size_t{1}, std::string());
   }
   const bool present = st.broker.attach(st, connect.clean_start, connect.will, limits);
   st.stage = phase::connected;
@@ -364,22 +363,25 @@ bool resolve_topic_alias(connection_state& st, mqtt::publish_view& p) {
     return true;
   }
   // 0, or above what CONNACK allowed, is a protocol error [MQTT-3.3.2-8] [MQTT-3.3.2-9].
-  if (*alias == 0 || *alias >= st.aliases_in.size()) {
+  const std::size_t allowed = st.broker.config().topic_alias_maximum;
+  if (*alias == 0 || *alias > allowed) {
     close_with(st, log_level::notice,
                "PUBLISH with topic alias " + std::to_string(*alias) + " beyond the allowed maximum",
                rc::topic_alias_invalid);
     return false;
   }
   if (p.topic.empty()) {
-    if (st.aliases_in[*alias].empty()) {
+    if (!st.aliases_in || (*st.aliases_in)[*alias].empty()) {
       close_with(st, log_level::notice,
                  "PUBLISH with topic alias " + std::to_string(*alias) + " that was never set",
                  rc::protocol_error);
       return false;
     }
-    p.topic = st.aliases_in[*alias];  // a view: the alias is not reset while it is used
+    p.topic = (*st.aliases_in)[*alias];  // a view: the alias is not reset while it is used
   } else if (mqtt::valid_topic_name(p.topic)) {
-    st.aliases_in[*alias] = p.topic;
+    // Sized once, at the first alias: a view of one entry is never moved by a later one.
+    if (!st.aliases_in) st.aliases_in = std::make_unique<std::vector<std::string>>(allowed + 1);
+    (*st.aliases_in)[*alias] = p.topic;
   }
   return true;
 }

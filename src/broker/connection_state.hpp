@@ -44,63 +44,70 @@ struct connection_state {
                    std::size_t max_packet_size, std::string transport_kind = "mqtt")
       : broker(b),
         link(&l),
-        internal(l.internal()),
         remote_address(std::move(address)),
         transport(std::move(transport_kind)),
-        reader(max_packet_size) {}
+        reader(max_packet_size),
+        internal(l.internal()) {}
+
+  // The fields are ordered by size, the small ones together at the end, so that no padding
+  // sits between them: every idle connection carries one of these.
 
   broker_state& broker;
 
   // [locked] null once the transport is gone: nothing may wake or post to it after that.
   transport_link* link;
-  // A bridge's connection inside the process (transport_link::internal()).
-  const bool internal;
   // [locked] the session this connection serves, null before CONNACK and after a takeover.
   session* attached = nullptr;
   // [locked] published if the connection ends without DISCONNECT [MQTT-3.1.2-8]. By pointer:
   // most clients set none, and an idle connection should cost little.
   std::unique_ptr<mqtt::will_message> will;
-  // [locked] another connection took the client id over [MQTT-3.1.4-2]: close.
-  bool taken_over = false;
-  // Set from any thread (the web UI's "disconnect"): the connection closes on its own thread at
-  // its next output, as if its network connection had dropped (the will is published).
-  std::atomic<bool> disconnect_requested{false};
   // PUBLISH packets in from the client and out to it; read from other threads for the web UI.
   std::atomic<std::uint64_t> messages_in{0};
   std::atomic<std::uint64_t> messages_out{0};
-  // QoS 1/2 messages past the client's output budget: disconnect it. Set by publishers on any
-  // thread.
-  std::atomic<bool> over_budget{false};
 
-  enum class phase { awaiting_connect, authenticating, connected, closing, closed };
-  phase stage = phase::awaiting_connect;
   std::unique_ptr<held_login> held;  // while authenticating, when the login throttle holds it
   std::string remote_address;
   std::string transport;                               // the listener's kind: mqtt, ws, mqtts, wss
   std::chrono::system_clock::time_point connected_at;  // set when CONNACK accepted it
   std::string client_id;
   std::optional<std::string> username;
-  mqtt::protocol_version version = mqtt::protocol_version::v3_1_1;
   mqtt::packet_reader reader;
   std::string control_out;  // acknowledgements and other replies, already encoded
   clock::time_point opened = clock::now();
   clock::time_point last_received = clock::now();
-  std::uint16_t keep_alive = 0;
+  // 5.0 topic aliases, both built on first use: few clients use them, and an idle connection
+  // should cost little (the table the client may fill holds Topic Alias Maximum + 1 strings).
+  // The client's: topic alias -> topic name.
+  std::unique_ptr<std::vector<std::string>> aliases_in;
+  // Ours, towards the client.
+  std::unique_ptr<std::unordered_map<std::string, std::uint16_t, level_hash, std::equal_to<>>>
+      aliases_out;
+  std::string close_reason;  // why the broker ended the connection, for the log
+
   // 5.0 (left at these values for 3.1 / 3.1.1):
   std::uint32_t session_expiry = 0;     // as the CONNECT (or a later DISCONNECT) set it
-  bool connack_sent = false;            // a server DISCONNECT is only sent after CONNACK
   std::uint32_t client_max_packet = 0;  // the client's Maximum Packet Size; 0 = none
   std::uint16_t client_alias_max = 0;   // the client's Topic Alias Maximum
   std::uint16_t incoming_unacked = 0;   // QoS 1/2 received and not yet acknowledged
-  std::vector<std::string> aliases_in;  // topic alias -> topic name, set by the client
-  // Ours, towards the client; built on first use (few clients allow aliases, and an idle
-  // connection should cost little).
-  std::unique_ptr<std::unordered_map<std::string, std::uint16_t, level_hash, std::equal_to<>>>
-      aliases_out;
+  std::uint16_t keep_alive = 0;
+
+  enum class phase : std::uint8_t { awaiting_connect, authenticating, connected, closing, closed };
+  phase stage = phase::awaiting_connect;
+  mqtt::protocol_version version = mqtt::protocol_version::v3_1_1;
+  // A bridge's connection inside the process (transport_link::internal()).
+  const bool internal;
+  // [locked] another connection took the client id over [MQTT-3.1.4-2]: close.
+  bool taken_over = false;
+  // Set from any thread (the web UI's "disconnect"): the connection closes on its own thread at
+  // its next output, as if its network connection had dropped (the will is published).
+  std::atomic<bool> disconnect_requested{false};
+  // QoS 1/2 messages past the client's output budget: disconnect it. Set by publishers on any
+  // thread.
+  std::atomic<bool> over_budget{false};
+  bool connack_sent = false;         // 5.0: a server DISCONNECT is only sent after CONNACK
   std::uint8_t disconnect_code = 0;  // the reason of a server DISCONNECT, 0 for none
   bool disconnect_received = false;
-  bool announced = false;    // the "connected" line was logged, so a "disconnected" one follows
-  std::string close_reason;  // why the broker ended the connection, for the log
+  bool announced = false;  // the "connected" line was logged, so a "disconnected" one follows
 };
 
 }  // namespace broker

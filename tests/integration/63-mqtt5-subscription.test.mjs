@@ -235,6 +235,28 @@ test('topic aliases from the client: set once, then used alone', { skip }, async
   sub.destroy();
 });
 
+test('topic aliases from the client: the highest allowed one works; one used before any was set is refused', { skip }, async () => {
+  const sub = await open5();
+  await sub5(sub, [['alias/edge/#', 0]]);
+  // The broker's Topic Alias Maximum is 10 (60-mqtt5-connect checks the CONNACK): 10 is allowed.
+  const pub = await open5();
+  await send_acked(pub, { topic: 'alias/edge/top', payload: 'one', properties: [['topic_alias', 10]] });
+  await send_acked(pub, { topic: '', payload: 'two', properties: [['topic_alias', 10]] });
+  const got = await until_marker(sub, 'alias/edge/marker');
+  assert.deepEqual(got.map((m) => [m.topic, m.payload.toString()]), [
+    ['alias/edge/top', 'one'],
+    ['alias/edge/top', 'two'],
+  ]);
+  // A client that never set an alias has no table yet: using one is still a protocol error.
+  const fresh = await open5();
+  fresh.send(publish5({ topic: '', payload: 'x', properties: [['topic_alias', 1]] }));
+  const p = await fresh.next_packet(3000, 'DISCONNECT');
+  assert.equal(read_disconnect(p).reason, 0x82);
+  fresh.destroy();
+  sub.destroy();
+  pub.destroy();
+});
+
 test('topic aliases towards a client that allows them: assigned by the broker', { skip }, async () => {
   const c = await open5([['topic_alias_maximum', 1]]);
   await sub5(c, [['alias/out/#', 0]]);
