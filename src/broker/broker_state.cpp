@@ -128,11 +128,10 @@ bool broker_state::attach(connection_state& conn, bool clean_start,
       }
     }
     if (it == sessions_.end()) {
-      it = sessions_
-               .emplace(conn.client_id,
-                        std::make_unique<session>(conn.client_id, conn.session_expiry, config_,
-                                                  store_, &pool_))
-               .first;
+      auto created =
+          std::make_unique<session>(conn.client_id, conn.session_expiry, config_, store_, &pool_);
+      const std::string_view key = created->client_id();
+      it = sessions_.emplace(key, std::move(created)).first;
     } else {
       present = true;
       it->second->set_expiry_interval(conn.session_expiry);
@@ -700,10 +699,14 @@ void broker_state::restore_session(const std::string& client_id, const std::stri
                                    std::uint32_t expiry_interval,
                                    std::optional<std::chrono::system_clock::time_point> ended_at) {
   std::lock_guard lock(mutex_);
-  auto& slot = sessions_[client_id];
-  if (slot) remove_all_subscriptions_locked(*slot, true);  // stored twice: the later record wins
-  slot = std::make_unique<session>(client_id, expiry_interval, config_, store_, &pool_);
-  session& s = *slot;
+  if (auto old = sessions_.find(client_id); old != sessions_.end()) {
+    // Stored twice: the later record wins.
+    remove_all_subscriptions_locked(*old->second, true);
+    sessions_.erase(old);
+  }
+  auto created = std::make_unique<session>(client_id, expiry_interval, config_, store_, &pool_);
+  session& s = *created;
+  sessions_.emplace(s.client_id(), std::move(created));
   s.mark_persisted();
   s.set_username(username);
   s.set_bridge(std::find(bridge_client_ids_.begin(), bridge_client_ids_.end(), client_id) !=
@@ -832,7 +835,7 @@ std::optional<topic_entry> broker_state::topic(std::string_view name) const {
 
 bool broker_state::request_disconnect(std::string_view client_id) {
   std::shared_lock lock(mutex_);
-  auto it = sessions_.find(std::string(client_id));
+  auto it = sessions_.find(client_id);
   if (it == sessions_.end() || !it->second->owner) return false;
   connection_state& conn = *it->second->owner;
   conn.disconnect_requested.store(true, std::memory_order_relaxed);

@@ -263,11 +263,14 @@ class broker_state {
   std::mutex shared_pick_mutex_;
   std::mutex random_mutex_;
   buffer_pool pool_;  // before sessions_: they give their bytes back to it when destroyed
-  std::unordered_map<std::string, std::unique_ptr<session>> sessions_;
+  // Keyed by a view of the session's own client id: the id is not kept a second time (client
+  // ids are often longer than a short string's inline 15 bytes). Insert with the new session's
+  // client_id(), never with another string's.
+  std::unordered_map<std::string_view, std::unique_ptr<session>> sessions_;
   std::unordered_map<std::string, delayed_will> delayed_wills_;
   std::map<std::string, shared_group, std::less<>> shared_;  // by "$share/<group>/<filter>"
   std::size_t shared_count_ = 0;                             // members of all groups
-  std::vector<std::string> bridge_client_ids_;  // few: a linear search is fine
+  std::vector<std::string> bridge_client_ids_;               // few: a linear search is fine
   subscription_tree subscriptions_;
   retained_store retained_;
   topic_monitor monitor_;

@@ -183,6 +183,29 @@ TEST_F(persistence_test, restored_session_redelivers_in_order_with_dup_on_sent_o
   EXPECT_EQ(c.received_of<mqtt::publish_packet>().size(), 1u);
 }
 
+// A session stored twice (a record written again before compaction): the later one wins whole,
+// and nothing of the earlier one (its subscription) is left behind in the broker.
+TEST_F(persistence_test, a_session_restored_twice_keeps_the_later_record) {
+  broker_core core{broker_config{}, auth, log, nullptr, &store};
+  mqtt::subscription old_sub;
+  old_sub.filter = "old/#";
+  old_sub.max_qos = mqtt::qos::at_least_once;
+  mqtt::subscription new_sub;
+  new_sub.filter = "new/#";
+  new_sub.max_qos = mqtt::qos::at_least_once;
+  core.restore_session(std::string("dev-with-a-client-id-longer-than-15"), "u", {old_sub}, {}, {});
+  core.restore_session(std::string("dev-with-a-client-id-longer-than-15"), "u", {new_sub}, {}, {});
+  test_client c(core);
+  c.connect("dev-with-a-client-id-longer-than-15", false);
+  ASSERT_TRUE(std::get<mqtt::connack_packet>(c.received().at(0)).session_present);
+  auto pub = connected(core, "pub", true);
+  pub->send(publish("old/x", "gone"));
+  pub->send(publish("new/x", "kept"));
+  const auto got = c.received_of<mqtt::publish_packet>();
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0].payload, "kept");
+}
+
 TEST_F(persistence_test, restored_retained_message_is_delivered_and_not_written_back) {
   broker_core core{broker_config{}, auth, log, nullptr, &store};
   core.restore_retained(message::make("ha/x/config", "{}", mqtt::qos::at_least_once, true));
