@@ -1,11 +1,12 @@
 #pragma once
 // Every live session, so shutdown can close them all. Touched once per connect and once per
-// close, never per packet, so one mutex is enough.
+// close, never per packet, so one mutex is enough. A session's id is its slot in a vector, and
+// freed slots are reused: no allocation per connection (a hash map node was 48 bytes each).
 
 #include <cstdint>
 #include <memory>
 #include <mutex>
-#include <unordered_map>
+#include <vector>
 
 namespace transport {
 
@@ -22,6 +23,7 @@ class session_registry {
  public:
   // 0 once close_all() has begun: the caller must close instead of serving.
   std::uint64_t add(std::weak_ptr<session_base> session);
+  // Once per id that add() gave: the id may be given to another session afterwards.
   void remove(std::uint64_t id);
   std::size_t size() const;
 
@@ -31,12 +33,13 @@ class session_registry {
   void close_all_now();
 
  private:
-  std::unordered_map<std::uint64_t, std::weak_ptr<session_base>> take_all();
+  std::vector<std::weak_ptr<session_base>> take_all();
 
   mutable std::mutex mutex_;
   bool closing_ = false;
-  std::uint64_t next_id_ = 1;
-  std::unordered_map<std::uint64_t, std::weak_ptr<session_base>> sessions_;
+  std::vector<std::weak_ptr<session_base>> slots_;  // id = slot + 1
+  std::vector<std::uint32_t> free_;                 // slots given back, reused first
+  std::size_t live_ = 0;
 };
 
 }  // namespace transport
