@@ -5,8 +5,6 @@
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 
-#include <unistd.h>
-
 #include <condition_variable>
 #include <csignal>
 #include <mutex>
@@ -61,7 +59,7 @@ struct server::impl {
   std::optional<std::string> listen();
   void run(tick_function on_tick);
   void request_stop();
-  void on_accept(listener_kind kind, const std::string& kind_name, tcp::socket socket,
+  void on_accept(listener_kind kind, const std::string& kind_name, tcp_listener::socket_type socket,
                  std::size_t context_index);
   void schedule_tick();
   void shut_down();
@@ -105,7 +103,8 @@ std::optional<std::string> server::impl::listen() {
   for (const listener_config& l : config_.listeners) {
     const listener_kind kind = *parse_kind(l.kind);
     auto listener = std::make_shared<tcp_listener>(
-        pool_, l.kind, log_, [this, kind, name = l.kind](tcp::socket socket, std::size_t index) {
+        pool_, l.kind, log_,
+        [this, kind, name = l.kind](tcp_listener::socket_type socket, std::size_t index) {
           on_accept(kind, name, std::move(socket), index);
         });
     if (std::optional<std::string> error = listener->listen(config_.bind_address, l.port)) {
@@ -117,8 +116,8 @@ std::optional<std::string> server::impl::listen() {
 }
 
 // On context 0 (the acceptors'); the socket belongs to pool_.context(context_index).
-void server::impl::on_accept(listener_kind kind, const std::string& kind_name, tcp::socket socket,
-                             std::size_t context_index) {
+void server::impl::on_accept(listener_kind kind, const std::string& kind_name,
+                             tcp_listener::socket_type socket, std::size_t context_index) {
   error_code ec;
   // MQTT packets are small and latency matters more than filling segments.
   socket.set_option(tcp::no_delay(true), ec);
@@ -163,17 +162,8 @@ void server::impl::on_accept(listener_kind kind, const std::string& kind_name, t
   }
   connection_slot slot(limits.connections_open);
   if (kind == listener_kind::mqtt) {
-    // The same descriptor, under the type bound to its context's own executor (tcp_stream.hpp).
-    tcp_stream::socket_type plain(pool_.context(context_index));
-    const tcp::socket::native_handle_type fd = socket.release(ec);
-    if (ec) return;
-    plain.assign(remote.protocol(), fd, ec);
-    if (ec) {
-      ::close(fd);
-      return;
-    }
     auto session = std::make_shared<stream_session<tcp_stream>>(
-        tcp_stream(std::move(plain), pool_.home(context_index)), core_, registry_,
+        tcp_stream(std::move(socket), pool_.home(context_index)), core_, registry_,
         std::move(address), kind_name, std::move(slot));
     asio::post(pool_.context(context_index), [session] { session->start(); });
     return;

@@ -105,7 +105,7 @@ void tcp_listener::accept() {
   if (stopped_) return;
   const std::size_t index = pool_.next_index();
   acceptor_.async_accept(pool_.context(index),
-                         [self = shared_from_this(), index](error_code ec, tcp::socket socket) {
+                         [self = shared_from_this(), index](error_code ec, socket_type socket) {
                            if (self->stopped_ || ec == asio::error::operation_aborted) return;
                            if (ec) {
                              self->on_accept_error(ec);

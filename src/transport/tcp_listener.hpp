@@ -3,6 +3,7 @@
 // next io_context of the pool, to the listener's kind: plain MQTT uses it as is; TLS and WebSocket
 // wrap it in their own stream (byte_stream.hpp).
 
+#include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
 
@@ -23,9 +24,11 @@ std::string endpoint_text(const boost::asio::ip::tcp::endpoint& endpoint);
 
 class tcp_listener : public std::enable_shared_from_this<tcp_listener> {
  public:
-  // The socket belongs to pool.context(context_index).
-  using accept_handler =
-      std::function<void(boost::asio::ip::tcp::socket socket, std::size_t context_index)>;
+  // Bound to pool.context(context_index)'s own executor, as Asio accepts it onto that context
+  // (tcp_stream takes it as it is; it converts to ip::tcp::socket without a system call).
+  using socket_type = boost::asio::basic_stream_socket<boost::asio::ip::tcp,
+                                                       boost::asio::io_context::executor_type>;
+  using accept_handler = std::function<void(socket_type socket, std::size_t context_index)>;
 
   // The acceptor lives on pool.context(0). `kind` names the listener in logs: mqtt, ws, ...
   tcp_listener(io_pool& pool, std::string kind, broker::logger& log, accept_handler on_accept);
