@@ -28,6 +28,9 @@ constexpr std::uint32_t max_response_body = 64 * 1024;
 struct pending_request {
   supervisor_request request;
   std::function<void(supervisor_response)> done;
+  // The request's deadline counts from when it was asked for, not from when a free slot let it
+  // start: a login waiting behind stuck requests is still answered (refused) in time.
+  std::chrono::steady_clock::time_point due{};
 };
 
 }  // namespace
@@ -71,6 +74,11 @@ class exchange : public std::enable_shared_from_this<exchange> {
         deadline_(owner.io) {}
 
   void run() {
+    if (std::chrono::steady_clock::now() >= pending_.due) {
+      // Its whole deadline went waiting for a free slot: no request is sent.
+      return fail("no answer within " + std::to_string(pending_.request.deadline.count()) +
+                  " ms (waited for a free connection)");
+    }
     const supervisor_endpoint& ep = owner_.endpoint;
     const supervisor_request& r = pending_.request;
     req_.method(http::string_to_verb(r.method));
@@ -87,7 +95,7 @@ class exchange : public std::enable_shared_from_this<exchange> {
     parser_.body_limit(max_response_body);
 
     auto self = shared_from_this();
-    deadline_.expires_after(r.deadline);
+    deadline_.expires_at(pending_.due);
     deadline_.async_wait([self](error_code ec) {
       if (!ec) {
         self->fail("no answer within " + std::to_string(self->pending_.request.deadline.count()) +
@@ -179,6 +187,7 @@ void supervisor_client::impl::run_thread() {
 }
 
 void supervisor_client::impl::start_or_queue(pending_request p) {
+  p.due = std::chrono::steady_clock::now() + p.request.deadline;
   if (in_flight < limits.max_in_flight) {
     start(std::move(p));
     return;

@@ -179,6 +179,22 @@ TEST_F(supervisor_client_test, requests_beyond_the_queue_fail_at_once) {
   EXPECT_NE(future.get().error.find("too many requests waiting"), std::string::npos);
 }
 
+TEST_F(supervisor_client_test, a_queued_request_keeps_its_deadline_from_when_it_was_asked) {
+  // One slot, held by a request the server never answers for 600 ms; the one behind it has
+  // 100 ms in all, so it is refused when the slot frees, without being sent.
+  tiny_http_server server("");
+  supervisor_client client(local(server.port()), "t", log_, {1, 8});
+  std::promise<supervisor_response> second;
+  const auto start = std::chrono::steady_clock::now();
+  client.send({"POST", "/auth", "{}", 600ms}, [](supervisor_response) {});
+  client.send({"POST", "/auth", "{}", 100ms},
+              [&](supervisor_response a) { second.set_value(std::move(a)); });
+  auto future = second.get_future();
+  ASSERT_EQ(future.wait_for(5s), std::future_status::ready);
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 5s);
+  EXPECT_EQ(future.get().error, "no answer within 100 ms (waited for a free connection)");
+}
+
 TEST_F(supervisor_client_test, schedule_runs_on_the_client_thread_after_the_delay) {
   supervisor_client client(local(1), "t", log_);
   std::promise<std::thread::id> ran;
