@@ -159,6 +159,19 @@ constexpr std::string_view unsupported_bridge_directives[] = {
     "threshold",
 };
 
+// Of those, the ones that make a bridge safer: ignoring one would connect without what the user
+// asked for (a pre-shared key instead of certificates, an OCSP check), so that bridge is refused.
+constexpr std::string_view refused_bridge_directives[] = {
+    "bridge_identity",
+    "bridge_psk",
+    "bridge_require_ocsp",
+};
+
+template <std::size_t N>
+bool listed(const std::string_view (&list)[N], std::string_view directive) {
+  return std::find(std::begin(list), std::end(list), directive) != std::end(list);
+}
+
 }  // namespace
 
 bool parse_conf_bool(std::string_view value, bool& out) {
@@ -229,8 +242,14 @@ void mosquitto_conf_reader::handle(std::string_view directive, std::string_view 
     bridges_.push_back(std::move(b));
     return;
   }
-  if (std::find(std::begin(unsupported_bridge_directives), std::end(unsupported_bridge_directives),
-                directive) != std::end(unsupported_bridge_directives)) {
+  if (listed(unsupported_bridge_directives, directive)) {
+    if (in_bridge_ && listed(refused_bridge_directives, directive)) {
+      refuse(bridges_.back(), where,
+             "'" + std::string(directive) +
+                 "' is not supported by this broker's bridges, and the bridge would connect "
+                 "without it");
+      return;
+    }
     ignore_once(directive, where, "is not supported by this broker's bridges");
     return;
   }
@@ -250,12 +269,23 @@ void mosquitto_conf_reader::handle(std::string_view directive, std::string_view 
   open_bridge& b = bridges_.back();
   const std::string error = apply_bridge_directive(b.settings, directive, value, where);
   if (error == "unknown") {
+    if (directive.starts_with("bridge_")) {
+      // Mosquitto refuses an unknown directive; ignoring a misspelt bridge_cafile would send the
+      // remote's password in clear text.
+      refuse(b, where, "unknown bridge directive '" + std::string(directive) + "'");
+      return;
+    }
     ignore_once(directive, where,
                 "is not supported in the customize folder (only acl_file and bridges are read; "
                 "the add-on's options set the rest)");
     return;
   }
-  if (error.empty() || b.invalid) return;
+  if (!error.empty()) refuse(b, where, error);
+}
+
+void mosquitto_conf_reader::refuse(open_bridge& b, const std::string& where,
+                                   const std::string& error) {
+  if (b.invalid) return;  // one error per bridge
   b.invalid = true;
   result_.bridge_errors.push_back(where + ": " + error + "; bridge '" + b.settings.name +
                                   "' not started");

@@ -50,6 +50,8 @@ class mosquitto_conf_reader {
   std::string apply_bridge_directive(bridge::bridge_settings& b, std::string_view directive,
                                      std::string_view value, const std::string& where);
   void ignore_once(std::string_view directive, const std::string& where, const char* why);
+  // The bridge is not started; the first error of each bridge is reported.
+  void refuse(open_bridge& b, const std::string& where, const std::string& error);
 
   std::string hostname_;
   mosquitto_conf result_;

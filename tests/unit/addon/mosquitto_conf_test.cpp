@@ -204,6 +204,28 @@ TEST(mosquitto_conf, unknown_and_unsupported_directives_are_warned_once_and_igno
   EXPECT_TRUE(contains(c.warnings[2], "a.conf:6: 'log_type'")) << c.warnings[2];
 }
 
+TEST(mosquitto_conf, a_misspelt_or_unsafe_bridge_directive_stops_its_bridge) {
+  // Ignored, a misspelt bridge_cafile would connect without TLS and send the password in clear;
+  // an ignored bridge_psk would connect without the key.
+  for (const auto& [line, expected] : {
+           std::pair<std::string, std::string>{"bridge_ca_file /ssl/ca.pem",
+                                               "unknown bridge directive 'bridge_ca_file'"},
+           {"bridge_psk 0123abcd", "'bridge_psk' is not supported by this broker's bridges"},
+           {"bridge_identity me", "'bridge_identity' is not supported"},
+       }) {
+    const mosquitto_conf c = read_one(
+        "connection cloud\naddress h:8883\n" + line + "\nremote_password s\ntopic #\n", "c.conf");
+    EXPECT_TRUE(c.bridges.empty()) << line;
+    ASSERT_EQ(c.bridge_errors.size(), 1u) << line;
+    EXPECT_TRUE(contains(c.bridge_errors[0], "c.conf:3: " + expected)) << c.bridge_errors[0];
+    EXPECT_TRUE(contains(c.bridge_errors[0], "bridge 'cloud' not started")) << c.bridge_errors[0];
+  }
+  // Outside a bridge there is nothing to stop: a warning, as for any other directive.
+  const mosquitto_conf c = read_one("bridge_psk 0123abcd\n", "d.conf");
+  EXPECT_TRUE(c.bridge_errors.empty());
+  ASSERT_EQ(c.warnings.size(), 1u);
+}
+
 TEST(mosquitto_conf, a_bridge_directive_before_any_connection_is_an_error) {
   const mosquitto_conf c = read_one("address h\n", "z.conf");
   EXPECT_TRUE(c.bridges.empty());
