@@ -61,14 +61,14 @@ std::uint32_t allowed_contexts(property_id id) {
   return 0;
 }
 
-// Values the spec calls a Protocol Error for these ids.
+// Values the spec calls a Protocol Error for these ids. A topic alias of 0 is decoded: the
+// connection answers it with Topic Alias Invalid (0x94) [MQTT-3.3.2-8], like one above the maximum.
 bool valid_value(property_id id, std::uint32_t v) {
   // Every single-byte property of 5.0 is a flag or a QoS limited to 0 or 1.
   if (property_type_of(id) == property_type::byte) return v <= 1;
   switch (id) {
     case property_id::receive_maximum:          // [MQTT-3.1.2.11.3]
     case property_id::maximum_packet_size:      // [MQTT-3.1.2.11.4]
-    case property_id::topic_alias:              // [MQTT-3.3.2-8]
     case property_id::subscription_identifier:  // [MQTT-3.8.2.1.2]
       return v != 0;
     default:

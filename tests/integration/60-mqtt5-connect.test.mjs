@@ -172,11 +172,13 @@ test('a second CONNECT is a protocol error: DISCONNECT 0x82', { skip }, async ()
   assert.equal(d.reason, 0x82);
 });
 
-test('a topic alias above the maximum gets DISCONNECT 0x94', { skip }, async () => {
-  const { client } = await connect_raw({ client_id: 'v5-alias', ...login });
-  client.send(publish5({ topic: 'a', properties: [['topic_alias', 11]] }));
-  const d = await expect_disconnect(client);
-  assert.equal(d.reason, 0x94);
+test('a topic alias of 0 or above the maximum gets DISCONNECT 0x94', { skip }, async () => {
+  for (const alias of [11, 0]) {
+    const { client } = await connect_raw({ client_id: `v5-alias-${alias}`, ...login });
+    client.send(publish5({ topic: 'a', properties: [['topic_alias', alias]] }));
+    const d = await expect_disconnect(client);
+    assert.equal(d.reason, 0x94, `alias ${alias}`);
+  }
 });
 
 test('the connected line names the protocol version and the session expiry', { skip }, async () => {
