@@ -603,7 +603,8 @@ std::vector<std::uint8_t> broker_state::unsubscribe(connection_state& conn,
   return codes;
 }
 
-bool broker_state::on_ack(connection_state& conn, mqtt::packet_type type, std::uint16_t id) {
+bool broker_state::on_ack(connection_state& conn, mqtt::packet_type type, std::uint16_t id,
+                          std::uint8_t reason_code) {
   std::shared_lock lock(mutex_);
   session* s = conn.attached;
   if (!s) return false;
@@ -614,7 +615,7 @@ bool broker_state::on_ack(connection_state& conn, mqtt::packet_type type, std::u
       matched = s->on_puback(id);
       break;
     case mqtt::packet_type::pubrec:
-      matched = s->on_pubrec(id);
+      matched = s->on_pubrec(id, reason_code);
       break;
     case mqtt::packet_type::pubcomp:
       matched = s->on_pubcomp(id);

@@ -123,8 +123,10 @@ class broker_state {
   std::vector<std::uint8_t> unsubscribe(connection_state& conn,
                                         const std::vector<std::string>& filters);
 
-  // Outgoing QoS acknowledgements from the client; false when nothing matched.
-  bool on_ack(connection_state& conn, mqtt::packet_type type, std::uint16_t id);
+  // Outgoing QoS acknowledgements from the client; false when nothing matched. `reason_code`:
+  // the 5.0 reason code of the acknowledgement (0 for 3.1.1).
+  bool on_ack(connection_state& conn, mqtt::packet_type type, std::uint16_t id,
+              std::uint8_t reason_code = 0);
   // Incoming QoS 2: false when `id` is already awaiting PUBREL (a duplicate, not delivered again).
   bool remember_incoming_qos2(connection_state& conn, std::uint16_t id);
   void release_incoming_qos2(connection_state& conn, std::uint16_t id);

@@ -341,11 +341,14 @@ void acknowledge_publish(const std::shared_ptr<connection_state>& self, mqtt::qo
     return;
   }
   // Strict durability: the acknowledgement waits until what the message changed is on disk.
-  ++st.incoming_unacked;
-  st.broker.after_durable(self, [weak = std::weak_ptr(self), send] {
+  // Until then it counts against the Receive Maximum [MQTT-3.3.4-8], once: a QoS 2 id awaiting
+  // PUBREL is counted there already.
+  const bool counted = q == mqtt::qos::exactly_once && st.broker.has_incoming_qos2(st, id);
+  if (!counted) ++st.incoming_unacked;
+  st.broker.after_durable(self, [weak = std::weak_ptr(self), send, counted] {
     auto alive = weak.lock();
     if (!alive || alive->stage == phase::closed) return;
-    if (alive->incoming_unacked > 0) --alive->incoming_unacked;
+    if (!counted && alive->incoming_unacked > 0) --alive->incoming_unacked;
     send();
   });
 }
@@ -535,7 +538,7 @@ void handle_packet(const std::shared_ptr<connection_state>& self, mqtt::packet& 
                              std::is_same_v<T, mqtt::pubcomp_packet>) {
           st.broker.on_ack(st, T::type, p.packet_id);
         } else if constexpr (std::is_same_v<T, mqtt::pubrec_packet>) {
-          st.broker.on_ack(st, T::type, p.packet_id);
+          st.broker.on_ack(st, T::type, p.packet_id, p.reason_code);
           // A 5.0 PUBREC with a failure code ends the exchange: no PUBREL [MQTT-4.3.3-4].
           if (p.reason_code < 0x80) reply(st, mqtt::pubrel_packet{p.packet_id, 0, {}});
         } else if constexpr (std::is_same_v<T, mqtt::pubrel_packet>) {

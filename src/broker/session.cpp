@@ -343,9 +343,17 @@ bool session::on_puback(std::uint16_t id) {
   return true;
 }
 
-bool session::on_pubrec(std::uint16_t id) {
+bool session::on_pubrec(std::uint16_t id, std::uint8_t reason_code) {
   inflight_entry* entry = find_inflight(id);
   if (!entry || entry->publish.qos != mqtt::qos::exactly_once) return false;
+  if (reason_code >= 0x80 && !entry->released) {
+    // 5.0: a PUBREC with a failure code ends the exchange [MQTT-4.3.3-4]: no PUBREL follows,
+    // and the packet id and its slot in the Receive Maximum window are free again (flow
+    // control, section 4.9: a failure PUBREC counts like a PUBCOMP).
+    forget(entry->publish);
+    erase_inflight(id);
+    return true;
+  }
   // From here on the message itself is never sent again, only PUBREL [MQTT-4.3.3-1].
   if (!entry->released) store(entry->publish, true);
   entry->released = true;

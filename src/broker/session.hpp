@@ -157,7 +157,8 @@ class session {
 
   // Acknowledgements from the client for outgoing messages. false: no such message in flight.
   bool on_puback(std::uint16_t id);
-  bool on_pubrec(std::uint16_t id);
+  // A 5.0 PUBREC with a reason code of 0x80 or more ends the exchange and frees the message.
+  bool on_pubrec(std::uint16_t id, std::uint8_t reason_code = 0);
   bool on_pubcomp(std::uint16_t id);
 
   // Incoming QoS 2: packet ids received (PUBREC sent) and not yet released by PUBREL.

@@ -80,6 +80,26 @@ TEST(session, after_pubrec_only_pubrel_is_resent) {
   EXPECT_EQ(s.inflight(), 0u);
 }
 
+TEST(session, failure_pubrec_frees_the_window_and_sends_no_pubrel) {
+  broker_config limits;
+  session s("c", false, limits, nullptr);
+  send_limits window;
+  window.receive_maximum = 1;
+  window.v5 = true;
+  s.set_send_limits(window);
+  s.enqueue(msg("a", mqtt::qos::exactly_once), mqtt::qos::exactly_once, false);
+  s.enqueue(msg("b", mqtt::qos::exactly_once), mqtt::qos::exactly_once, false);
+  auto sent = take(s);
+  ASSERT_EQ(sent.size(), 1u);                         // the window holds one
+  EXPECT_TRUE(s.on_pubrec(sent[0].packet_id, 0x87));  // not authorized: the exchange ends
+  EXPECT_FALSE(s.on_pubcomp(sent[0].packet_id));      // nothing left to complete
+  s.prepare_resend();
+  auto next = take(s);
+  ASSERT_EQ(next.size(), 1u);
+  EXPECT_FALSE(next[0].pubrel);  // no PUBREL for the refused one, only the next message
+  EXPECT_EQ(next[0].msg->payload(), "b");
+}
+
 TEST(session, full_offline_queue_drops_oldest_qos0_first) {
   broker_config limits;
   limits.max_queued_messages = 2;
