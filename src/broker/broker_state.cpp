@@ -487,7 +487,9 @@ void broker_state::deliver_locked(session& s, const message_ptr& msg, mqtt::qos 
   bool first_drop = false;
   {
     std::lock_guard delivery(delivery_mutex(s));
-    result = s.enqueue(msg, q, retain, on_subscribe, std::move(sub_ids), share);
+    // Retained messages answering a SUBSCRIBE: each once, outside the budgets (session.hpp).
+    const std::size_t exempt_up_to = on_subscribe ? retained_.size() : 0;
+    result = s.enqueue(msg, q, retain, exempt_up_to, std::move(sub_ids), share);
     if (result != enqueue_result::queued && result != enqueue_result::over_budget) {
       first_drop = s.take_first_drop_notice();
     }

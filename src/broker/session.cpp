@@ -47,14 +47,20 @@ void session::settle(std::size_t before, std::size_t after) {
 }
 
 void session::charge(const outgoing_publish& p) {
-  if (p.exempt) return;
+  if (p.exempt) {
+    ++exempt_queued_;
+    return;
+  }
   const std::size_t before = queued_bytes_;
   queued_bytes_ += queue_cost(*p.msg);
   settle(before, queued_bytes_);
 }
 
 void session::refund(const outgoing_publish& p) {
-  if (p.exempt) return;
+  if (p.exempt) {
+    --exempt_queued_;
+    return;
+  }
   const std::size_t before = queued_bytes_;
   queued_bytes_ -= queue_cost(*p.msg);
   settle(before, queued_bytes_);
@@ -139,11 +145,11 @@ bool session::offline_full(std::size_t cost) const {
          (pool_ && pool_->used + cost > pool_->limit);
 }
 
-enqueue_result session::enqueue(message_ptr msg, mqtt::qos q, bool retain, bool unlimited,
+enqueue_result session::enqueue(message_ptr msg, mqtt::qos q, bool retain, std::size_t exempt_up_to,
                                 std::vector<std::uint32_t> sub_ids, std::string_view share) {
   outgoing_publish p{std::move(msg),    q, retain, false, 0, false, next_seq_++, std::move(sub_ids),
                      std::string(share)};
-  if (unlimited) {
+  if (exempt_queued_ < exempt_up_to) {
     p.exempt = true;
     push(std::move(p));
     return enqueue_result::queued;
@@ -269,7 +275,11 @@ void session::take_sendable(std::vector<outgoing_publish>& out, std::size_t byte
   // What leaves the queue is taken off its budgets once, at the end (settle).
   const std::size_t queued_before = queued_bytes_;
   const auto release = [&](const outgoing_publish& p) {
-    if (!p.exempt) queued_bytes_ -= queue_cost(*p.msg);
+    if (p.exempt) {
+      --exempt_queued_;
+    } else {
+      queued_bytes_ -= queue_cost(*p.msg);
+    }
   };
   while (!queue_->empty() && taken < byte_budget) {
     outgoing_publish& next = queue_->front();

@@ -137,10 +137,11 @@ class session {
 
   // Queues a message for delivery; see enqueue_result. Offline, past the limits the oldest
   // queued QoS 0 message makes room, else the new message is dropped.
-  // `unlimited`: retained messages answering a SUBSCRIBE, which must all be sent [MQTT-3.8.4-3];
-  // they are shared with the retained store, so their number is bounded by it, not by the queue,
-  // and they are charged to no budget.
-  enqueue_result enqueue(message_ptr msg, mqtt::qos q, bool retain, bool unlimited = false,
+  // `exempt_up_to`: for retained messages answering a SUBSCRIBE, which must all be sent
+  // [MQTT-3.8.4-3], the retained store's size. They are shared with the store and charged to no
+  // budget while fewer than that many exempt ones wait: every retained message once. Copies
+  // beyond (a client repeating SUBSCRIBE without reading) are charged like any message.
+  enqueue_result enqueue(message_ptr msg, mqtt::qos q, bool retain, std::size_t exempt_up_to = 0,
                          std::vector<std::uint32_t> sub_ids = {}, std::string_view share = {});
   // The session ends: removes and returns its QoS 1/2 messages of shared subscriptions not yet
   // acknowledged (PUBREC counts as acknowledged), for another member to get [MQTT-4.8.2-5].
@@ -223,6 +224,7 @@ class session {
   enqueue_result enqueue_offline(outgoing_publish p);
   std::unique_ptr<std::deque<outgoing_publish>> queue_;
   std::size_t queued_bytes_ = 0;
+  std::size_t exempt_queued_ = 0;  // queued retained messages charged to no budget
   buffer_pool* pool_;
   bool live_ = false;
   bool over_budget_ = false;  // disconnect pending: offline limits apply already

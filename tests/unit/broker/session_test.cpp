@@ -172,6 +172,38 @@ TEST(session, live_qos0_past_the_client_budget_is_dropped) {
             enqueue_result::queued);
 }
 
+// Retained messages answering SUBSCRIBE skip the budgets once each; a client that repeats its
+// SUBSCRIBE without reading pays for the extra copies like for any message.
+TEST(session, retained_on_subscribe_is_exempt_once_per_retained_message) {
+  broker_config limits;
+  limits.max_client_buffer_bytes = queue_cost(*msg("abc", mqtt::qos::at_most_once));
+  session s("c", true, limits, nullptr);
+  s.set_live();
+  const std::size_t retained_count = 3;
+  for (std::size_t i = 0; i < retained_count; ++i) {
+    EXPECT_EQ(s.enqueue(msg("abc", mqtt::qos::at_most_once), mqtt::qos::at_most_once, true,
+                        retained_count),
+              enqueue_result::queued);
+  }
+  EXPECT_EQ(s.queued_bytes(), 0u);  // none of them charged
+  // The same SUBSCRIBE again before the client read: one copy fits its budget, then drops.
+  EXPECT_EQ(
+      s.enqueue(msg("abc", mqtt::qos::at_most_once), mqtt::qos::at_most_once, true, retained_count),
+      enqueue_result::queued);
+  EXPECT_EQ(
+      s.enqueue(msg("abc", mqtt::qos::at_most_once), mqtt::qos::at_most_once, true, retained_count),
+      enqueue_result::dropped_client_budget);
+  EXPECT_EQ(s.queued(), retained_count + 1);
+  take(s);  // the client read everything: the next SUBSCRIBE is exempt again
+  EXPECT_EQ(s.queued_bytes(), 0u);
+  for (std::size_t i = 0; i < retained_count; ++i) {
+    EXPECT_EQ(s.enqueue(msg("abc", mqtt::qos::at_most_once), mqtt::qos::at_most_once, true,
+                        retained_count),
+              enqueue_result::queued);
+  }
+  EXPECT_EQ(s.queued_bytes(), 0u);
+}
+
 TEST(session, live_qos1_past_the_client_budget_is_kept_and_asks_for_a_disconnect) {
   broker_config limits;
   limits.max_inflight = 0;
