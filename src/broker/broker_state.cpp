@@ -143,6 +143,19 @@ bool broker_state::attach(connection_state& conn, bool clean_start,
     s.set_username(conn.username.value_or(""));
     s.set_send_limits(limits);
     s.set_bridge(conn.internal);
+    if (present && acl_ && !s.bridge()) {
+      // The session may have been another user's, or the ACL changed while it was offline:
+      // what was queued for it is checked again, as delivery checks every message.
+      const client_identity who = identity_of(s);
+      const std::size_t dropped =
+          s.drop_unreadable([&](const message& m) { return acl_->can_receive(who, m.topic()); });
+      if (dropped > 0) {
+        counters_.publish_dropped.fetch_add(dropped, std::memory_order_relaxed);
+        log_.log(log_level::notice, conn.client_id,
+                 std::to_string(dropped) +
+                     " queued message(s) dropped: this login may not read their topics");
+      }
+    }
     if (store_ && !s.clean()) {
       s.mark_persisted();
       store_->session_stored(s.client_id(), s.username());

@@ -146,6 +146,11 @@ class session {
   // The session ends: removes and returns its QoS 1/2 messages of shared subscriptions not yet
   // acknowledged (PUBREC counts as acknowledged), for another member to get [MQTT-4.8.2-5].
   std::vector<outgoing_publish> take_shared();
+  // Removes the queued and in-flight messages `may_read(message)` refuses, and returns how many:
+  // a session resumed under another user keeps only what that user may read. A QoS 2 message
+  // already released (PUBREC received) stays: only its PUBREL is left to send.
+  template <typename MayRead>
+  std::size_t drop_unreadable(MayRead&& may_read);
   // Whether anything is ready for take_sendable().
   bool has_sendable() const;
   // Moves what may be written now into `out`: retransmissions first, then queued messages while
@@ -241,5 +246,36 @@ class session {
   std::uint64_t dropped_ = 0;
   bool drop_noticed_ = false;
 };
+
+template <typename MayRead>
+std::size_t session::drop_unreadable(MayRead&& may_read) {
+  std::size_t dropped = 0;
+  if (inflight_) {
+    for (auto it = inflight_->begin(); it != inflight_->end();) {
+      if (it->released || may_read(*it->publish.msg)) {
+        ++it;
+        continue;
+      }
+      if (it->pending) --pending_inflight_;
+      forget(it->publish);
+      it = inflight_->erase(it);
+      ++dropped;
+    }
+  }
+  if (queue_) {
+    for (auto it = queue_->begin(); it != queue_->end();) {
+      if (may_read(*it->msg)) {
+        ++it;
+        continue;
+      }
+      refund(*it);
+      forget(*it);
+      it = queue_->erase(it);
+      ++dropped;
+    }
+  }
+  dropped_ += dropped;
+  return dropped;
+}
 
 }  // namespace broker

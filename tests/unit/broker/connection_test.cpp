@@ -722,3 +722,76 @@ TEST_F(connection_test, a_3_1_1_subscriber_gets_a_5_0_publish_without_properties
 
 }  // namespace
 }  // namespace broker::testing
+
+namespace broker::testing {
+namespace {
+
+// Each user reads only the topics under its own name: "u/..." for u, "v/..." for v.
+class own_prefix_authorizer : public authorizer {
+ public:
+  bool can_publish(const client_identity&, std::string_view) const override { return true; }
+  bool can_subscribe(const client_identity&, std::string_view) const override { return true; }
+  bool can_receive(const client_identity& who, std::string_view topic) const override {
+    return topic.size() > who.username.size() && topic.starts_with(who.username) &&
+           topic[who.username.size()] == '/';
+  }
+};
+
+class resumed_session : public ::testing::Test {
+ protected:
+  std::ostringstream log_text;
+  logger log{log_level::debug, log_text};
+  fixed_authenticator auth;
+  own_prefix_authorizer acl;
+  broker_core core{broker_config{}, auth, log, &acl};
+};
+
+TEST_F(resumed_session, keeps_only_what_the_new_user_may_read) {
+  // u's persistent session subscribes to everything and gets one message in flight (never
+  // acknowledged) and two queued while offline.
+  auto first = std::make_unique<test_client>(core);
+  first->connect("shared-id", false);
+  first->received();
+  first->send(subscribe("#", mqtt::qos::at_least_once));
+  first->received();
+  test_client pub(core);
+  pub.connect("pub");
+  pub.received();
+  pub.send(publish("u/inflight", "for u only", mqtt::qos::at_least_once, false, 1));
+  ASSERT_EQ(first->received_of<mqtt::publish_packet>().size(), 1u);
+  first->drop();
+  pub.send(publish("u/queued", "for u only", mqtt::qos::at_least_once, false, 2));
+
+  // v resumes the same client id: the session and its subscription stay, u's messages do not.
+  test_client second(core);
+  second.login_as("v");
+  second.connect("shared-id", false);
+  auto got = second.received();
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_TRUE(std::get<mqtt::connack_packet>(got[0]).session_present);
+  EXPECT_NE(log_text.str().find("2 queued message(s) dropped"), std::string::npos);
+  pub.send(publish("v/after", "for v", mqtt::qos::at_least_once, false, 3));
+  auto later = second.received_of<mqtt::publish_packet>();
+  ASSERT_EQ(later.size(), 1u);
+  EXPECT_EQ(later[0].topic, "v/after");
+}
+
+TEST_F(resumed_session, the_same_user_gets_everything_back) {
+  auto first = std::make_unique<test_client>(core);
+  first->connect("mine", false);
+  first->received();
+  first->send(subscribe("u/#", mqtt::qos::at_least_once));
+  first->received();
+  first->drop();
+  test_client pub(core);
+  pub.connect("pub");
+  pub.received();
+  pub.send(publish("u/a", "1", mqtt::qos::at_least_once, false, 1));
+  test_client again(core);
+  again.connect("mine", false);
+  EXPECT_EQ(again.received_of<mqtt::publish_packet>().size(), 1u);
+  EXPECT_EQ(log_text.str().find("dropped"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace broker::testing

@@ -11,8 +11,8 @@
 
 #include "broker/broker_core.hpp"
 #include "broker/connection.hpp"
-#include "mqtt/packet_reader.hpp"
 #include "mqtt/encoder.hpp"
+#include "mqtt/packet_reader.hpp"
 
 namespace broker::testing {
 
@@ -21,8 +21,10 @@ class fixed_authenticator : public authenticator {
  public:
   void authenticate(const credentials& who, std::function<void(auth_result)> done) override {
     if (!who.username) return done(auth_result::not_authorized);
-    done(*who.username == "u" && who.password == std::string("p") ? auth_result::accepted
-                                                                  : auth_result::bad_credentials);
+    // Users u and v, both with password p.
+    const bool known = *who.username == "u" || *who.username == "v";
+    done(known && who.password == std::string("p") ? auth_result::accepted
+                                                   : auth_result::bad_credentials);
   }
 };
 
@@ -53,14 +55,16 @@ class test_client : public transport_link {
     mqtt::encode(p, version_, bytes);
     send_bytes(bytes);
   }
-  // CONNECT as user u and expect nothing; call received() for the CONNACK.
+  // The user the next CONNECT logs in as (u by default; v is known too).
+  void login_as(std::string user) { user_ = std::move(user); }
+  // CONNECT as the login user and expect nothing; call received() for the CONNACK.
   void connect(std::string client_id, bool clean = true, std::uint16_t keep_alive = 0,
                std::optional<mqtt::will_message> will = std::nullopt) {
     mqtt::connect_packet c;
     c.client_id = std::move(client_id);
     c.clean_start = clean;
     c.keep_alive = keep_alive;
-    c.username = "u";
+    c.username = user_;
     c.password = "p";
     c.will = std::move(will);
     c.version = version_;
@@ -115,6 +119,7 @@ class test_client : public transport_link {
   std::mutex posted_mutex_;
   std::vector<std::function<void()>> posted_;
   mqtt::protocol_version version_ = mqtt::protocol_version::v3_1_1;
+  std::string user_ = "u";
   mqtt::packet_reader reader_{64 * 1024 * 1024};
 };
 
