@@ -870,7 +870,7 @@ std::size_t broker_state::subscription_count() const {
 }
 
 std::size_t broker_state::buffered_bytes() const {
-  return pool_.used.load(std::memory_order_relaxed);
+  return pool_.used.load();
 }
 
 std::size_t broker_state::session_count() const {

@@ -47,16 +47,18 @@
 #include "broker/retained_store.hpp"
 #include "broker/rw_lock.hpp"
 #include "broker/session.hpp"
+#include "broker/striped_counter.hpp"
 #include "broker/subscription_tree.hpp"
 #include "broker/topic_monitor.hpp"
 
 namespace broker {
 
 struct broker_counters {
-  std::atomic<std::uint64_t> messages_received{0};
-  std::atomic<std::uint64_t> messages_sent{0};
-  std::atomic<std::uint64_t> bytes_received{0};
-  std::atomic<std::uint64_t> bytes_sent{0};
+  // Changed for every message, by every I/O thread: striped.
+  striped_counter messages_received;
+  striped_counter messages_sent;
+  striped_counter bytes_received;
+  striped_counter bytes_sent;
   std::atomic<std::uint64_t> publish_dropped{0};
   std::atomic<std::uint64_t> clients_connected{0};
   limit_counters limits;

@@ -26,7 +26,7 @@ void connection::on_bytes(std::span<const std::uint8_t> bytes) {
     return;
   }
   st.last_received = clock::now();
-  st.broker.counters().bytes_received.fetch_add(bytes.size(), std::memory_order_relaxed);
+  st.broker.counters().bytes_received.add(bytes.size());
   // Decoded in place; an unfinished packet, or what waits for a login to be checked, is copied
   // before the transport reuses its read buffer.
   st.reader.lend(bytes);

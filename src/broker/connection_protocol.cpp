@@ -418,7 +418,7 @@ void handle_publish(const std::shared_ptr<connection_state>& self, mqtt::publish
       return;
     }
   }
-  st.broker.counters().messages_received.fetch_add(1, std::memory_order_relaxed);
+  st.broker.counters().messages_received.add(1);
   st.messages_in.fetch_add(1, std::memory_order_relaxed);
   std::uint8_t code = rc::success;
   // Denied publishes are dropped; 3.1.1 still acknowledges them as if delivered, so the client
@@ -802,9 +802,9 @@ void collect_output(connection_state& st, output_batch& out) {
   }
   out.commit_inline();
   auto& counters = st.broker.counters();
-  counters.messages_sent.fetch_add(publishes, std::memory_order_relaxed);
+  counters.messages_sent.add(publishes);
   st.messages_out.fetch_add(publishes, std::memory_order_relaxed);
-  counters.bytes_sent.fetch_add(out.total_size() - before, std::memory_order_relaxed);
+  counters.bytes_sent.add(out.total_size() - before);
 }
 
 }  // namespace broker

@@ -21,6 +21,8 @@
 #include <mutex>
 #include <thread>
 
+#include "broker/striped_counter.hpp"
+
 namespace broker {
 
 class rw_lock {
@@ -80,20 +82,13 @@ class rw_lock {
   void unlock_shared() { my_slot().fetch_sub(1, std::memory_order_release); }
 
  private:
-  static constexpr std::size_t slot_count = 16;
   struct alignas(64) reader_slot {
     std::atomic<int> readers{0};
   };
 
-  // Threads get slots in turn; past slot_count they share one, which is still correct.
-  std::atomic<int>& my_slot() {
-    static std::atomic<std::size_t> next_thread{0};
-    thread_local const std::size_t index =
-        next_thread.fetch_add(1, std::memory_order_relaxed) % slot_count;
-    return slots_[index].readers;
-  }
+  std::atomic<int>& my_slot() { return slots_[thread_slot()].readers; }
 
-  std::array<reader_slot, slot_count> slots_;
+  std::array<reader_slot, thread_slot_count> slots_;
   alignas(64) std::atomic<bool> writer_waiting_{false};
   std::mutex writers_;  // held by the writer from lock() to unlock()
 };

@@ -36,9 +36,9 @@ void session::settle(std::size_t before, std::size_t after) {
   if (!pool_ || before == after) return;
   // The pool is shared by every thread: one atomic change per batch, not one per message.
   if (after > before) {
-    pool_->used.fetch_add(after - before, std::memory_order_relaxed);
+    pool_->used.add(after - before);
   } else {
-    pool_->used.fetch_sub(before - after, std::memory_order_relaxed);
+    pool_->used.sub(before - after);
   }
   const bool was_heavy = before > small_queue;
   const bool heavy = after > small_queue;
@@ -142,7 +142,7 @@ void session::restore_delivery(const stored_delivery& d) {
 bool session::offline_full(std::size_t cost) const {
   return queued() >= limits_.max_queued_messages ||
          queued_bytes_ + cost > limits_.max_queued_bytes ||
-         (pool_ && pool_->used + cost > pool_->limit);
+         (pool_ && pool_->used.load() + cost > pool_->limit);
 }
 
 enqueue_result session::enqueue(message_ptr msg, mqtt::qos q, bool retain, std::size_t exempt_up_to,
@@ -165,7 +165,9 @@ enqueue_result session::enqueue(message_ptr msg, mqtt::qos q, bool retain, std::
   const std::size_t cost = queue_cost(*p.msg);
   const bool over_client = queued_bytes_ + cost > live_limit_;
   const bool over_total =
-      pool_ && pool_->used + cost > pool_->limit && queued_bytes_ + cost > small_queue &&
+      // The session's own small figures first: the pool's total is summed only for a session
+      // holding more than a small queue.
+      pool_ && queued_bytes_ + cost > small_queue && pool_->used.load() + cost > pool_->limit &&
       queued_bytes_ + cost > pool_->limit / std::max<std::size_t>(1, pool_->heavy);
   if (!over_client && !over_total) {
     push(std::move(p));
@@ -189,7 +191,7 @@ enqueue_result session::enqueue_offline(outgoing_publish p) {
     return enqueue_result::queued;
   }
   ++dropped_;
-  const bool total = pool_ && pool_->used + cost > pool_->limit;
+  const bool total = pool_ && pool_->used.load() + cost > pool_->limit;
   const enqueue_result dropped =
       total ? enqueue_result::dropped_total_budget : enqueue_result::dropped_offline;
   if (p.qos == mqtt::qos::at_most_once) return dropped;

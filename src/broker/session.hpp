@@ -22,6 +22,7 @@
 #include "broker/broker_config.hpp"
 #include "broker/message.hpp"
 #include "broker/persistence.hpp"
+#include "broker/striped_counter.hpp"
 #include "mqtt/packet.hpp"
 
 namespace broker {
@@ -54,7 +55,8 @@ std::size_t queue_cost(const message& m);
 // several threads charge it at once: the figures are atomic, and a check against them may be
 // off by what other threads charge meanwhile (a few messages), which the limit's margin covers.
 struct buffer_pool {
-  std::atomic<std::size_t> used{0};
+  // Charged by every publisher's thread, for every message queued: striped.
+  striped_counter used;
   std::size_t limit = static_cast<std::size_t>(-1);  // set before any session exists
   // Sessions holding more than session.cpp's small_queue: the budget's fair share is the limit
   // divided among them.

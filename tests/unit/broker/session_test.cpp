@@ -277,7 +277,7 @@ TEST(session, buffers_together_are_bounded_but_a_small_queue_always_gets_through
             enqueue_result::dropped_total_budget);
   EXPECT_EQ(fast.enqueue(msg("small", mqtt::qos::at_most_once), mqtt::qos::at_most_once, false),
             enqueue_result::queued);
-  EXPECT_EQ(pool.used, slow.queued_bytes() + fast.queued_bytes());
+  EXPECT_EQ(pool.used.load(), slow.queued_bytes() + fast.queued_bytes());
   EXPECT_EQ(pool.heavy, 1u);
   // A reader with a moment's backlog, under its fair share (the limit shared by the two heavy
   // ones), still gets its messages; the one holding the most does not.
@@ -293,13 +293,13 @@ TEST(session, buffers_together_are_bounded_but_a_small_queue_always_gets_through
             enqueue_result::dropped_total_budget);
   take(reader);
   EXPECT_EQ(pool.heavy, 1u);
-  EXPECT_EQ(pool.used, slow.queued_bytes() + fast.queued_bytes());
+  EXPECT_EQ(pool.used.load(), slow.queued_bytes() + fast.queued_bytes());
   {
     session gone("gone", true, limits, nullptr, &pool);
     gone.set_live();
     gone.enqueue(msg("x", mqtt::qos::at_most_once), mqtt::qos::at_most_once, false);
   }
-  EXPECT_EQ(pool.used, slow.queued_bytes() + fast.queued_bytes());  // given back
+  EXPECT_EQ(pool.used.load(), slow.queued_bytes() + fast.queued_bytes());  // given back
 }
 
 }  // namespace
