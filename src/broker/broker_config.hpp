@@ -11,10 +11,15 @@ namespace broker {
 
 struct broker_config {
   std::size_t max_packet_size = 16 * 1024 * 1024;  // larger closes the connection
-  std::size_t max_inflight = 20;  // outgoing QoS 1/2 messages awaiting their ack, per client
+  // Outgoing QoS 1/2 messages awaiting their ack, per client (a 5.0 client's Receive Maximum
+  // may lower it). Mosquitto's 20 bounds a QoS 1 subscriber to 20 messages per round trip: with
+  // 10 busy pairs on one host that, not the CPU, set the rate (bench/README.md, qos1). Their
+  // bytes count against max_client_buffer_bytes until acknowledged, and past the first message
+  // at most 1 MiB of payload is in flight (session::inflight_byte_limit).
+  std::size_t max_inflight = 256;
 
-  // What waits for a connected client (QoS 0, and QoS 1/2 behind the in-flight window), in
-  // bytes (queue_cost() of each message). Past it QoS 0 is dropped for that client and QoS 1/2
+  // What waits for a connected client (QoS 0, and QoS 1/2 queued or in flight), in bytes
+  // (queue_cost() of each message). Past it QoS 0 is dropped for that client and QoS 1/2
   // disconnects it (its session keeps them). Large enough that a burst of 10,000 messages of
   // 1 KB never drops (Home Assistant reading discovery at start-up).
   std::size_t max_client_buffer_bytes = 16 * 1024 * 1024;

@@ -56,6 +56,15 @@ void session::charge(const outgoing_publish& p) {
   settle(before, queued_bytes_);
 }
 
+void session::uncharge_inflight(const outgoing_publish& p) {
+  inflight_bytes_ -= static_cast<std::uint32_t>(p.msg->payload().size());
+  // Exempt ones were never charged (and left exempt_queued_ when they left the queue).
+  if (p.exempt) return;
+  const std::size_t before = queued_bytes_;
+  queued_bytes_ -= queue_cost(*p.msg);
+  settle(before, queued_bytes_);
+}
+
 void session::refund(const outgoing_publish& p) {
   if (p.exempt) {
     --exempt_queued_;
@@ -84,6 +93,14 @@ std::size_t publish_wire_size(const outgoing_publish& p, const send_limits& limi
     body += mqtt::varint_size(static_cast<std::uint32_t>(props)) + props;
   }
   return 1 + mqtt::varint_size(static_cast<std::uint32_t>(body)) + body;
+}
+
+bool session::window_full(std::size_t next_payload) const {
+  // In messages: the broker's own window, or the client's Receive Maximum [MQTT-3.3.4-9]. In
+  // bytes: what a socket's buffers take, so that the messages in flight reach the client (or
+  // fill its socket) and a client that stopped reading is noticed; one message always goes.
+  return inflight() >= window() ||
+         (inflight() > 0 && inflight_bytes_ + next_payload > inflight_byte_limit);
 }
 
 std::size_t session::window() const {
@@ -133,8 +150,11 @@ void session::restore_delivery(const stored_delivery& d) {
     queue().push_back(std::move(p));
     return;
   }
-  // Sent before the restart: it goes again on the next connection, as a resend.
+  // Sent before the restart: it goes again on the next connection, as a resend. It costs its
+  // budget until acknowledged, as in flight before the restart.
   if (!d.released) p.dup = true;
+  charge(p);
+  inflight_bytes_ += static_cast<std::uint32_t>(p.msg->payload().size());
   inflight_list().push_back({std::move(p), d.released, true});
   ++pending_inflight_;
 }
@@ -252,7 +272,8 @@ bool session::has_sendable() const {
   // Resends count against the client's Receive Maximum too [MQTT-3.3.4-9].
   if (pending_inflight_ > 0) return inflight() - pending_inflight_ < window();
   if (!queue_ || queue_->empty()) return false;
-  return queue_->front().qos == mqtt::qos::at_most_once || inflight() < window();
+  const outgoing_publish& next = queue_->front();
+  return next.qos == mqtt::qos::at_most_once || !window_full(next.msg->payload().size());
 }
 
 void session::take_sendable(std::vector<outgoing_publish>& out, std::size_t byte_budget) {
@@ -274,12 +295,14 @@ void session::take_sendable(std::vector<outgoing_publish>& out, std::size_t byte
   }
   if (!queue_) return;
   const auto now = message::wall_clock::now();
-  // What leaves the queue is taken off its budgets once, at the end (settle).
+  // What leaves the queue is taken off its budgets once, at the end (settle); QoS 1/2 stays
+  // charged while in flight (uncharge_inflight), so a client that reads but never acknowledges
+  // holds no more than its budget.
   const std::size_t queued_before = queued_bytes_;
-  const auto release = [&](const outgoing_publish& p) {
+  const auto release = [&](const outgoing_publish& p, bool into_flight) {
     if (p.exempt) {
       --exempt_queued_;
-    } else {
+    } else if (!into_flight) {
       queued_bytes_ -= queue_cost(*p.msg);
     }
   };
@@ -291,7 +314,7 @@ void session::take_sendable(std::vector<outgoing_publish>& out, std::size_t byte
     if (next.msg->expired(now) ||
         (send_limits_.maximum_packet_size != 0 &&
          publish_wire_size(next, send_limits_) > send_limits_.maximum_packet_size)) {
-      release(next);
+      release(next, false);
       forget(next);
       queue_->pop_front();
       continue;
@@ -299,10 +322,11 @@ void session::take_sendable(std::vector<outgoing_publish>& out, std::size_t byte
     // Messages leave in order; a QoS 1/2 message waits for room in the window and so does
     // everything behind it [MQTT-4.6.0-6]. The window is the client's Receive Maximum when
     // smaller than the broker's own [MQTT-3.3.4-9].
-    if (next.qos != mqtt::qos::at_most_once && inflight() >= window()) break;
-    release(next);
+    if (next.qos != mqtt::qos::at_most_once && window_full(size)) break;
+    release(next, next.qos != mqtt::qos::at_most_once);
     taken += size;
     if (next.qos != mqtt::qos::at_most_once) {
+      inflight_bytes_ += static_cast<std::uint32_t>(size);
       next.packet_id = next_packet_id();
       inflight_list().push_back({next, false, false});
       store(next, false);
@@ -344,6 +368,7 @@ void session::erase_inflight(std::uint16_t id) {
                          [id](const inflight_entry& e) { return e.publish.packet_id == id; });
   if (it == inflight_->end()) return;
   if (it->pending) --pending_inflight_;
+  uncharge_inflight(it->publish);
   inflight_->erase(it);  // the oldest, usually: a deque drops it without moving the others
 }
 
@@ -411,6 +436,7 @@ std::vector<outgoing_publish> session::take_shared() {
       }
       if (it->pending) --pending_inflight_;
       forget(it->publish);
+      uncharge_inflight(it->publish);
       outgoing_publish p = std::move(it->publish);
       p.packet_id = 0;
       p.dup = false;

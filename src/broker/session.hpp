@@ -130,9 +130,10 @@ class session {
     live_ = true;
     over_budget_ = false;
     drop_noticed_ = false;  // a new connection, a new episode worth one log line
-    // A client that comes back to a session fuller than its budget (max_queued_bytes may be
-    // larger) gets room for that backlog, or the next QoS 1 message would disconnect it again.
-    live_limit_ = std::max(limits_.max_client_buffer_bytes, queued_bytes_);
+    // A client that comes back to a session with a backlog (max_queued_bytes may exceed its
+    // budget) gets room for it on top of its budget: the backlog stays charged while in flight,
+    // and the next QoS 1 message would otherwise disconnect it again.
+    live_limit_ = limits_.max_client_buffer_bytes + queued_bytes_;
   }
   std::size_t go_offline();
   bool live() const { return live_; }
@@ -185,7 +186,8 @@ class session {
   std::size_t incoming_qos2_count() const { return incoming_qos2_ ? incoming_qos2_->size() : 0; }
 
   std::size_t queued() const { return queue_ ? queue_->size() : 0; }
-  // What the queue costs its budgets (queue_cost() of every message but exempt ones).
+  // What the queue and the messages in flight cost their budgets (queue_cost() of each but
+  // exempt ones).
   std::size_t queued_bytes() const { return queued_bytes_; }
   std::size_t inflight() const { return inflight_ ? inflight_->size() : 0; }
   std::uint64_t dropped() const { return dropped_; }
@@ -204,6 +206,10 @@ class session {
   std::uint16_t next_packet_id();
   bool durable() const { return store_ && persisted_; }
   std::size_t window() const;
+  // No room in flight for a QoS 1/2 message of `next_payload` bytes.
+  bool window_full(std::size_t next_payload) const;
+  // The payload bytes in flight stop at this, past the first message.
+  static constexpr std::size_t inflight_byte_limit = 1024 * 1024;
   void store(const outgoing_publish& p, bool released);
   void forget(const outgoing_publish& p);
   inflight_entry* find_inflight(std::uint16_t id);
@@ -225,6 +231,8 @@ class session {
   void push(outgoing_publish p);
   void charge(const outgoing_publish& p);
   void refund(const outgoing_publish& p);
+  // An in-flight message leaves: what it cost its budgets is given back.
+  void uncharge_inflight(const outgoing_publish& p);
   // Tells the pool the queue went from `before` to `after` bytes.
   void settle(std::size_t before, std::size_t after);
   bool offline_full(std::size_t cost) const;
@@ -245,6 +253,7 @@ class session {
   std::unordered_set<std::uint16_t>& incoming();
   std::unique_ptr<std::unordered_set<std::uint16_t>> incoming_qos2_;
   std::uint16_t last_packet_id_ = 0;
+  std::uint32_t inflight_bytes_ = 0;  // payload bytes in flight, below 1 MiB + one message
   std::uint64_t dropped_ = 0;
   bool drop_noticed_ = false;
 };
@@ -260,6 +269,7 @@ std::size_t session::drop_unreadable(MayRead&& may_read) {
       }
       if (it->pending) --pending_inflight_;
       forget(it->publish);
+      uncharge_inflight(it->publish);
       it = inflight_->erase(it);
       ++dropped;
     }

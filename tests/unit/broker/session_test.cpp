@@ -260,6 +260,48 @@ TEST(session, a_client_back_to_a_session_fuller_than_its_budget_is_not_disconnec
             enqueue_result::queued);
 }
 
+// A client that reads its QoS 1 messages but never acknowledges them holds no more than its
+// budget: a message in flight costs what it did in the queue until its PUBACK.
+TEST(session, messages_in_flight_count_against_the_budget_until_acknowledged) {
+  broker_config limits;
+  limits.max_inflight = 100;
+  const std::size_t cost = queue_cost(*msg("m", mqtt::qos::at_least_once));
+  limits.max_client_buffer_bytes = 3 * cost;
+  session s("c", true, limits, nullptr);
+  s.set_live();
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_EQ(s.enqueue(msg("m", mqtt::qos::at_least_once), mqtt::qos::at_least_once, false),
+              enqueue_result::queued);
+  }
+  const auto sent = take(s);
+  ASSERT_EQ(sent.size(), 3u);
+  EXPECT_EQ(s.queued(), 0u);
+  EXPECT_EQ(s.queued_bytes(), 3 * cost);  // all three in flight, still charged
+  EXPECT_EQ(s.enqueue(msg("m", mqtt::qos::at_least_once), mqtt::qos::at_least_once, false),
+            enqueue_result::over_budget);
+  for (const auto& p : sent) EXPECT_TRUE(s.on_puback(p.packet_id));
+  EXPECT_EQ(s.queued_bytes(), cost);  // only the fourth, queued
+}
+
+// Large messages: about 1 MiB of payload in flight, however wide the window in messages, so
+// what is in flight fits a socket's buffers; one message always goes, whatever its size.
+TEST(session, the_window_is_bounded_in_bytes_too) {
+  broker_config limits;
+  limits.max_inflight = 100;
+  session s("c", true, limits, nullptr);
+  s.set_live();
+  const std::string big(600 * 1024, 'x');
+  for (int i = 0; i < 3; ++i) {
+    s.enqueue(msg(big, mqtt::qos::at_least_once), mqtt::qos::at_least_once, false);
+  }
+  auto first = take(s);
+  ASSERT_EQ(first.size(), 1u);  // a second would pass 1 MiB in flight
+  EXPECT_FALSE(s.has_sendable());
+  EXPECT_TRUE(s.on_puback(first[0].packet_id));
+  EXPECT_TRUE(s.has_sendable());
+  EXPECT_EQ(take(s).size(), 1u);
+}
+
 TEST(session, buffers_together_are_bounded_but_a_small_queue_always_gets_through) {
   broker_config limits;
   buffer_pool pool;
