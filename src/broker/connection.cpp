@@ -55,8 +55,7 @@ void connection::on_closed() {
                                                                          : "3.1";
     st.broker.log().log(
         log_level::info, st.client_id,
-        "disconnected: " +
-            (st.close_reason.empty() ? std::string("connection lost") : st.close_reason) +
+        "disconnected: " + (st.close_reason ? *st.close_reason : std::string("connection lost")) +
             " [MQTT " + version + "]");
   }
   st.broker.detach(st);

@@ -670,7 +670,7 @@ void close_with(connection_state& st, log_level level, std::string reason, std::
   }
   // A connected client's line comes with "disconnected:"; before that, say it here.
   if (!st.announced) st.broker.log().log(level, st.client_id, reason);
-  st.close_reason = std::move(reason);
+  st.close_reason = std::make_unique<std::string>(std::move(reason));
 }
 
 void resume_login(const std::shared_ptr<connection_state>& self,

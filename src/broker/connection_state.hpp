@@ -10,6 +10,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <vector>
 
@@ -37,6 +38,15 @@ struct held_login {
   bool counted = false;  // in $SYS/broker/limits/logins/throttled, once per attempt
 };
 
+// The listener kinds (and a bridge's own connection), as names that live as long as the
+// program: a connection names its kind without a string of its own. Others count as "mqtt".
+inline const char* transport_name(std::string_view kind) {
+  for (const char* known : {"ws", "mqtts", "wss", "bridge"}) {
+    if (kind == known) return known;
+  }
+  return "mqtt";
+}
+
 struct connection_state {
   using clock = std::chrono::steady_clock;
 
@@ -45,7 +55,7 @@ struct connection_state {
       : broker(b),
         link(&l),
         remote_address(std::move(address)),
-        transport(std::move(transport_kind)),
+        transport(transport_name(transport_kind)),
         reader(max_packet_size),
         internal(l.internal()) {}
 
@@ -67,7 +77,7 @@ struct connection_state {
 
   std::unique_ptr<held_login> held;  // while authenticating, when the login throttle holds it
   std::string remote_address;
-  std::string transport;                               // the listener's kind: mqtt, ws, mqtts, wss
+  const char* transport;  // the listener's kind: mqtt, ws, mqtts or wss (transport_name())
   std::chrono::system_clock::time_point connected_at;  // set when CONNACK accepted it
   std::string client_id;
   std::optional<std::string> username;
@@ -82,7 +92,8 @@ struct connection_state {
   // Ours, towards the client.
   std::unique_ptr<std::unordered_map<std::string, std::uint16_t, level_hash, std::equal_to<>>>
       aliases_out;
-  std::string close_reason;  // why the broker ended the connection, for the log
+  // Why the broker ended the connection, for the log; set only then, so by pointer.
+  std::unique_ptr<std::string> close_reason;
 
   // 5.0 (left at these values for 3.1 / 3.1.1):
   std::uint32_t session_expiry = 0;     // as the CONNECT (or a later DISCONNECT) set it

@@ -215,10 +215,17 @@ class session {
   inflight_entry* find_inflight(std::uint16_t id);
   void erase_inflight(std::uint16_t id);
 
+  // The small fields sit together, so that no padding sits between them: every session, of
+  // every idle client, carries one of these.
   std::string client_id_;
   std::uint32_t expiry_interval_;
+  std::uint16_t last_packet_id_ = 0;
   bool persisted_ = false;
   bool bridge_ = false;
+  bool live_ = false;
+  bool over_budget_ = false;  // disconnect pending: offline limits apply already
+  bool drop_noticed_ = false;
+  std::uint32_t inflight_bytes_ = 0;  // payload bytes in flight, below 1 MiB + one message
   send_limits send_limits_;
   std::string username_;
   const broker_config& limits_;
@@ -241,8 +248,6 @@ class session {
   std::size_t queued_bytes_ = 0;
   std::size_t exempt_queued_ = 0;  // queued retained messages charged to no budget
   buffer_pool* pool_;
-  bool live_ = false;
-  bool over_budget_ = false;  // disconnect pending: offline limits apply already
   std::size_t live_limit_ = 0;
   // In the order first sent [MQTT-4.6.0-1]. A deque: the oldest leaves first, without moving
   // the rest; built on first use, like the queue.
@@ -252,10 +257,7 @@ class session {
   // Built on first use too: only QoS 2 publishers ever need it.
   std::unordered_set<std::uint16_t>& incoming();
   std::unique_ptr<std::unordered_set<std::uint16_t>> incoming_qos2_;
-  std::uint16_t last_packet_id_ = 0;
-  std::uint32_t inflight_bytes_ = 0;  // payload bytes in flight, below 1 MiB + one message
   std::uint64_t dropped_ = 0;
-  bool drop_noticed_ = false;
 };
 
 template <typename MayRead>

@@ -58,11 +58,12 @@ class packet_reader {
   result next_packet(publish_view* publish);
 
   std::size_t max_packet_size_;
-  protocol_version version_ = protocol_version::v3_1_1;
   std::string buffer_;
   std::size_t consumed_ = 0;
   std::span<const std::uint8_t> lent_;  // between lend() and keep_rest(); empty otherwise
   std::size_t lent_consumed_ = 0;
+  // The two one-byte fields together, after the others: every connection holds a reader.
+  protocol_version version_ = protocol_version::v3_1_1;
   decode_error failed_ = decode_error::none;
 };
 

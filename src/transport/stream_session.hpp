@@ -54,12 +54,11 @@ class stream_session final : public session_base,
         stream_(std::move(stream)),
         registry_(registry),
         // Built here so the address and kind are not kept twice; it does nothing until start().
-        connection_(std::make_unique<broker::connection>(core, *this, std::move(remote_address),
-                                                         std::move(kind))) {}
+        connection_(core, *this, std::move(remote_address), std::move(kind)) {}
 
   ~stream_session() override {
     // Reached without close() only when the I/O threads were abandoned at shutdown.
-    if (connection_ && !closed_) connection_->on_closed();
+    if (!closed_) connection_.on_closed();
     // Locked, not scheduled(): this may run on another thread while the queue's own expires it.
     if (home_) home_->deadlines.cancel(*this);
     if (registry_id_ != 0) registry_.remove(registry_id_);
@@ -107,8 +106,8 @@ class stream_session final : public session_base,
       io_thread::home& here = *io_thread::current();
       broker::output_batch& out = here.scratch;
       out.clear();
-      connection_->take_output(out);
-      const bool ending = connection_->should_close();
+      connection_.take_output(out);
+      const bool ending = connection_.should_close();
       if (!out.empty()) {
         gather(out, 0, here.scratch_buffers);
         boost::system::error_code ec;
@@ -164,8 +163,7 @@ class stream_session final : public session_base,
         io_thread::handler_scope scope;
         std::lock_guard lock(self->lock_);
         if (self->closed_) return;
-        if (!self->connection_) return self->close();
-        self->connection_->shut_down();
+        self->connection_.shut_down();
         // A peer that reads nothing must not hold up the broker's stop for the whole linger.
         self->linger_deadline_ = std::min(self->linger_deadline_, clock::now() + shutdown_linger);
         self->after_event();
@@ -236,10 +234,10 @@ class stream_session final : public session_base,
       close();
       return;
     }
-    connection_->on_bytes(bytes);
+    connection_.on_bytes(bytes);
     after_event();
     // Once the connection is ending nothing more is read: what is left is flushed, then closed.
-    if (!closed_ && !connection_->should_close()) read();
+    if (!closed_ && !connection_.should_close()) read();
   }
 
   // After anything that may have given the connection output, a close decision or a new
@@ -247,7 +245,7 @@ class stream_session final : public session_base,
   void after_event() {
     flush();
     if (closed_) return;
-    if (connection_->should_close() && linger_deadline_ == clock::time_point::max()) {
+    if (connection_.should_close() && linger_deadline_ == clock::time_point::max()) {
       linger_deadline_ = clock::now() + linger_limit;
     }
     arm_timer();
@@ -258,13 +256,13 @@ class stream_session final : public session_base,
     if (write_) {
       // A busy connection reuses its buffers.
       write_->batch.clear();
-      connection_->take_output(write_->batch);
+      connection_.take_output(write_->batch);
     } else {
       // An idle one has none: what it has to send is taken into the thread's scratch batch and
       // only then given buffers of its own.
       broker::output_batch& out = home_->scratch;
       out.clear();
-      connection_->take_output(out);
+      connection_.take_output(out);
       if (!out.empty()) {
         write_ = std::make_unique<write_state>();
         std::swap(write_->batch, out);
@@ -274,7 +272,7 @@ class stream_session final : public session_base,
       // Nothing more to send: an idle connection keeps no output buffers (about 100 bytes with
       // their allocations).
       write_.reset();
-      if (connection_->should_close()) close();
+      if (connection_.should_close()) close();
       return;
     }
     gather(write_->batch, 0, write_->buffers);
@@ -306,7 +304,7 @@ class stream_session final : public session_base,
   // later (keep-alive refreshed) is not moved in the queue: it expires early and is scheduled
   // again then, which saves a queue operation on every packet.
   void arm_timer() {
-    const clock::time_point due = std::min(connection_->deadline(), linger_deadline_);
+    const clock::time_point due = std::min(connection_.deadline(), linger_deadline_);
     if (due == clock::time_point::max()) return;
     if (scheduled() && this->due() <= due) return;
     home_->deadlines.schedule(*this, due);
@@ -323,7 +321,7 @@ class stream_session final : public session_base,
       close();
       return;
     }
-    if (now >= connection_->deadline()) connection_->on_timer(now);
+    if (now >= connection_.deadline()) connection_.on_timer(now);
     after_event();
   }
 
@@ -336,7 +334,7 @@ class stream_session final : public session_base,
       registry_.remove(registry_id_);
       registry_id_ = 0;
     }
-    if (connection_) connection_->on_closed();
+    connection_.on_closed();
   }
 
   connection_slot slot_;  // first, so it is given back after the socket is gone
@@ -359,7 +357,8 @@ class stream_session final : public session_base,
   clock::time_point linger_deadline_ = clock::time_point::max();
 
   // Last, so it is destroyed first, while everything it may call back into still exists.
-  std::unique_ptr<broker::connection> connection_;
+  // By value: one allocation less for every connection.
+  broker::connection connection_;
 };
 
 }  // namespace transport
