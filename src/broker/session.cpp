@@ -17,7 +17,11 @@ constexpr std::size_t small_queue = 256 * 1024;
 }  // namespace
 
 std::size_t queue_cost(const message& m) {
-  return m.payload().size() + m.topic().size() + per_message_overhead;
+  // 5.0 properties (user properties above all) can be far larger than the payload: a message
+  // holds them twice, on the wire and decoded, so they count twice. Without them a client
+  // could queue megabytes of properties on empty payloads at the cost of empty messages.
+  return m.payload().size() + m.topic().size() + 2 * m.properties_wire().size() +
+         per_message_overhead;
 }
 
 session::session(std::string client_id, std::uint32_t expiry_interval, const broker_config& limits,

@@ -139,6 +139,17 @@ TEST(session, even_empty_messages_cost_bytes) {
   EXPECT_GE(queue_cost(*msg("", mqtt::qos::at_most_once)), 32u);
 }
 
+// 5.0 user properties are paid for like payload: an empty message carrying 10 KiB of them
+// costs more than 10 KiB.
+TEST(session, user_properties_count_in_the_cost) {
+  mqtt::properties props;
+  props.push_back({mqtt::property_id::user_property,
+                   std::pair<std::string, std::string>{"k", std::string(10 * 1024, 'v')}});
+  const auto heavy = message::make("t", "", mqtt::qos::at_most_once, false, std::move(props));
+  EXPECT_GT(queue_cost(*heavy), 2 * 10 * 1024u);
+  EXPECT_LT(queue_cost(*msg("", mqtt::qos::at_most_once)), 1024u);
+}
+
 // A connected client's burst: count limits are for offline sessions, bytes for live ones.
 TEST(session, live_session_queues_past_the_offline_count_within_its_byte_budget) {
   broker_config limits;
