@@ -54,6 +54,15 @@ login_throttle::address_state* login_throttle::address(std::string_view host, cl
   return &it->second;
 }
 
+namespace {
+std::string trust_key(std::string_view user, std::string_view host) {
+  std::string key;
+  key.reserve(user.size() + 1 + host.size());
+  key.append(user).append(1, '\n').append(host);
+  return key;
+}
+}  // namespace
+
 std::optional<login_throttle::clock::time_point> login_throttle::before_check(
     std::string_view user_name, std::string_view host, clock::time_point now) {
   std::lock_guard lock(mutex_);
@@ -61,8 +70,11 @@ std::optional<login_throttle::clock::time_point> login_throttle::before_check(
   address_state* a = address(host, now, false);
   std::optional<clock::time_point> wait;
   const auto later = [&](clock::time_point t) { wait = wait ? std::max(*wait, t) : t; };
+  // An address that got this name right before is not held back by guesses from elsewhere.
+  const bool trusted = u && trusted_.contains(trust_key(user_name, host));
   // Attempts in progress count as failures to come: a burst in parallel is spaced too.
-  if (u && u->failures + u->checking >= config_.user_free_failures && now < u->next_check) {
+  if (u && !trusted && u->failures + u->checking >= config_.user_free_failures &&
+      now < u->next_check) {
     later(u->next_check);
   }
   if (a && a->failures + a->checking >= config_.address_free_failures) {
@@ -95,8 +107,14 @@ login_throttle::verdict login_throttle::after_check(std::string_view user_name,
   if (user_state* u = user(user_name, now, false)) {
     if (u->checking > 0) --u->checking;
     if (!failed) {
-      *u = user_state{};  // the right password: the name starts over
-      u->last_seen = now;
+      std::string key = trust_key(user_name, host);
+      if (!trusted_.contains(key)) {
+        // The right password from a new address: the name starts over. (From a trusted one it
+        // does not, or every login of the hub would give a guesser free attempts again.)
+        *u = user_state{};
+        u->last_seen = now;
+        if (trusted_.size() < config_.max_tracked) trusted_.insert(std::move(key));
+      }
     } else if (++u->failures == config_.user_free_failures + 1) {
       v.user_now_throttled = true;
     }

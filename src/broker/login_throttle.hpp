@@ -8,7 +8,10 @@
 // Per source address: after more failures (a household shares one address), each refusal to
 // that address is held back for a growing delay, and while several are held, new attempts from
 // it wait: guessing from one address, in sequence or in parallel, is slowed the same way.
-// Other users and addresses are not affected: their logins are checked at once.
+// Other users and addresses are not affected: their logins are checked at once. Nor is an
+// address that logged in with the right password for a name before: someone guessing the hub's
+// password from elsewhere does not keep the hub out (its own attempts skip the name's spacing;
+// the address's own limits still apply).
 //
 // Failures are forgotten after a quiet period. Thread-safe; pure logic, time passed in.
 
@@ -21,6 +24,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <unordered_set>
 
 namespace broker {
 
@@ -86,6 +90,9 @@ class login_throttle {
   mutable std::mutex mutex_;
   std::unordered_map<std::string, user_state> users_;
   std::unordered_map<std::string, address_state> addresses_;
+  // "<name>\n<address>" for every name and address that logged in with the right password:
+  // kept, not forgotten when quiet (a hub stays connected for days), at most max_tracked.
+  std::unordered_set<std::string> trusted_;
 };
 
 // "1.2.3.4:1883" -> "1.2.3.4", "[::1]:1883" -> "::1": what the throttle keys an address by.

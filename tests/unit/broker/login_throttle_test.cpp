@@ -124,6 +124,22 @@ TEST(login_throttle, the_right_password_starts_the_name_over) {
   EXPECT_FALSE(t.before_check("alice", "10.0.0.1", now).has_value());
 }
 
+// Someone guessing the hub's password from elsewhere does not keep the hub out: the address
+// that logged in with the right password before is checked at once, and its logins do not give
+// the guesser free attempts again.
+TEST(login_throttle, a_guessed_name_does_not_hold_back_its_known_address) {
+  login_throttle t;
+  const clock::time_point start = clock::now();
+  EXPECT_EQ(attempt(t, "homeassistant", "172.30.32.1", false, start), start);
+  clock::time_point now = start;
+  for (int i = 0; i < 10; ++i) now = attempt(t, "homeassistant", "10.0.0.66", true, now);
+  ASSERT_TRUE(t.before_check("homeassistant", "10.0.0.77", now).has_value());  // spaced
+  EXPECT_FALSE(t.before_check("homeassistant", "172.30.32.1", now).has_value());
+  t.after_check("homeassistant", "172.30.32.1", false, now);
+  // The hub's login did not start the name over for the guesser.
+  EXPECT_TRUE(t.before_check("homeassistant", "10.0.0.66", now).has_value());
+}
+
 TEST(login_throttle, quiet_names_and_addresses_are_forgotten) {
   login_throttle t;
   clock::time_point now = clock::now();
