@@ -550,12 +550,25 @@ class prefix_authorizer : public authorizer {
   }
 };
 
-class access_control_test : public ::testing::Test {
+// Each user reads only the topics under its own name: "u/..." for u, "v/..." for v.
+class own_prefix_authorizer : public authorizer {
+ public:
+  bool can_publish(const client_identity&, std::string_view) const override { return true; }
+  bool can_subscribe(const client_identity&, std::string_view) const override { return true; }
+  bool can_receive(const client_identity& who, std::string_view topic) const override {
+    return topic.size() > who.username.size() && topic.starts_with(who.username) &&
+           topic[who.username.size()] == '/';
+  }
+};
+
+// A broker whose access control is `Acl`, with clients of user u.
+template <class Acl>
+class with_acl : public ::testing::Test {
  protected:
   std::ostringstream log_text;
   logger log{log_level::debug, log_text};
   fixed_authenticator auth;
-  prefix_authorizer acl;
+  Acl acl;
   broker_core core{broker_config{}, auth, log, &acl};
 
   std::unique_ptr<test_client> connected(std::string id) {
@@ -564,7 +577,19 @@ class access_control_test : public ::testing::Test {
     c->received();
     return c;
   }
+  // A persistent session, subscribed to `filter` at QoS 1, its CONNACK and SUBACK read.
+  std::unique_ptr<test_client> subscribed(std::string id, std::string filter) {
+    auto c = std::make_unique<test_client>(core);
+    c->connect(std::move(id), false);
+    c->received();
+    c->send(subscribe(std::move(filter), mqtt::qos::at_least_once));
+    c->received();
+    return c;
+  }
 };
+
+class access_control_test : public with_acl<prefix_authorizer> {};
+class resumed_session : public with_acl<own_prefix_authorizer> {};
 
 TEST_F(access_control_test, denied_subscription_gets_failure_code) {
   auto c = connected("c");
@@ -726,34 +751,10 @@ TEST_F(connection_test, a_3_1_1_subscriber_gets_a_5_0_publish_without_properties
 namespace broker::testing {
 namespace {
 
-// Each user reads only the topics under its own name: "u/..." for u, "v/..." for v.
-class own_prefix_authorizer : public authorizer {
- public:
-  bool can_publish(const client_identity&, std::string_view) const override { return true; }
-  bool can_subscribe(const client_identity&, std::string_view) const override { return true; }
-  bool can_receive(const client_identity& who, std::string_view topic) const override {
-    return topic.size() > who.username.size() && topic.starts_with(who.username) &&
-           topic[who.username.size()] == '/';
-  }
-};
-
-class resumed_session : public ::testing::Test {
- protected:
-  std::ostringstream log_text;
-  logger log{log_level::debug, log_text};
-  fixed_authenticator auth;
-  own_prefix_authorizer acl;
-  broker_core core{broker_config{}, auth, log, &acl};
-};
-
 TEST_F(resumed_session, keeps_only_what_the_new_user_may_read) {
   // u's persistent session subscribes to everything and gets one message in flight (never
-  // acknowledged) and two queued while offline.
-  auto first = std::make_unique<test_client>(core);
-  first->connect("shared-id", false);
-  first->received();
-  first->send(subscribe("#", mqtt::qos::at_least_once));
-  first->received();
+  // acknowledged) and one queued while offline.
+  auto first = subscribed("shared-id", "#");
   test_client pub(core);
   pub.connect("pub");
   pub.received();
@@ -777,12 +778,7 @@ TEST_F(resumed_session, keeps_only_what_the_new_user_may_read) {
 }
 
 TEST_F(resumed_session, the_same_user_gets_everything_back) {
-  auto first = std::make_unique<test_client>(core);
-  first->connect("mine", false);
-  first->received();
-  first->send(subscribe("u/#", mqtt::qos::at_least_once));
-  first->received();
-  first->drop();
+  subscribed("mine", "u/#")->drop();
   test_client pub(core);
   pub.connect("pub");
   pub.received();
