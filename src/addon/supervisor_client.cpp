@@ -73,11 +73,15 @@ class exchange : public std::enable_shared_from_this<exchange> {
         stream_(owner.io),
         deadline_(owner.io) {}
 
+  // What a request past its deadline fails with.
+  std::string no_answer() const {
+    return "no answer within " + std::to_string(pending_.request.deadline.count()) + " ms";
+  }
+
   void run() {
     if (std::chrono::steady_clock::now() >= pending_.due) {
       // Its whole deadline went waiting for a free slot: no request is sent.
-      return fail("no answer within " + std::to_string(pending_.request.deadline.count()) +
-                  " ms (waited for a free connection)");
+      return fail(no_answer() + " (waited for a free connection)");
     }
     const supervisor_endpoint& ep = owner_.endpoint;
     const supervisor_request& r = pending_.request;
@@ -98,8 +102,7 @@ class exchange : public std::enable_shared_from_this<exchange> {
     deadline_.expires_at(pending_.due);
     deadline_.async_wait([self](error_code ec) {
       if (!ec) {
-        self->fail("no answer within " + std::to_string(self->pending_.request.deadline.count()) +
-                   " ms");
+        self->fail(self->no_answer());
       }
     });
     resolver_.async_resolve(ep.host, std::to_string(ep.port),

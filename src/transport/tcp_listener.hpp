@@ -16,6 +16,7 @@
 
 #include "broker/logger.hpp"
 #include "transport/io_pool.hpp"
+#include "transport/tcp_stream.hpp"
 
 namespace transport {
 
@@ -24,10 +25,9 @@ std::string endpoint_text(const boost::asio::ip::tcp::endpoint& endpoint);
 
 class tcp_listener : public std::enable_shared_from_this<tcp_listener> {
  public:
-  // Bound to pool.context(context_index)'s own executor, as Asio accepts it onto that context
-  // (tcp_stream takes it as it is; it converts to ip::tcp::socket without a system call).
-  using socket_type = boost::asio::basic_stream_socket<boost::asio::ip::tcp,
-                                                       boost::asio::io_context::executor_type>;
+  // Bound to pool.context(context_index)'s own executor, as Asio accepts it onto that context:
+  // the socket tcp_stream takes as it is (it converts to ip::tcp::socket without a system call).
+  using socket_type = tcp_stream::socket_type;
   using accept_handler = std::function<void(socket_type socket, std::size_t context_index)>;
 
   // The acceptor lives on pool.context(0). `kind` names the listener in logs: mqtt, ws, ...
