@@ -237,7 +237,7 @@ void broker_state::publish_will_locked(const std::string& client_id, const std::
     return;
   }
   route_locked(make_message(std::move(will.topic), std::move(will.payload), will.qos, will.retain,
-                            will.props, message::wall_clock::now()));
+                            will.props));
 }
 
 void broker_state::discard_will(connection_state& conn) {

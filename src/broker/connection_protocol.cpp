@@ -445,9 +445,8 @@ void handle_publish(const std::shared_ptr<connection_state>& self, mqtt::publish
     deliver = deliver && code == rc::success;
   }
   if (deliver) {
-    const std::size_t reached = st.broker.publish(
-        make_message(p.topic, p.payload, p.qos, p.retain, p.props, message::wall_clock::now()),
-        &st);
+    const std::size_t reached =
+        st.broker.publish(make_message(p.topic, p.payload, p.qos, p.retain, p.props), &st);
     if (reached == 0) code = rc::no_matching_subscribers;
   }
   if (p.qos != mqtt::qos::at_most_once) acknowledge_publish(self, p.qos, p.packet_id, code);

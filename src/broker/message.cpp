@@ -88,14 +88,14 @@ std::uint32_t message::remaining_seconds(wall_clock::time_point now) const {
 }
 
 message_ptr make_message(std::string_view topic, std::string_view payload, mqtt::qos q, bool retain,
-                         const mqtt::properties& props, message::wall_clock::time_point now) {
+                         const mqtt::properties& props) {
   mqtt::properties kept;
   std::optional<message::wall_clock::time_point> expires_at;
   for (const mqtt::property& p : props) {
     switch (p.id) {
       case mqtt::property_id::message_expiry_interval:
         if (const auto* v = std::get_if<std::uint32_t>(&p.value)) {
-          expires_at = now + std::chrono::seconds(*v);
+          expires_at = message::wall_clock::now() + std::chrono::seconds(*v);
         }
         break;
       case mqtt::property_id::topic_alias:
