@@ -92,7 +92,7 @@ bool broker_state::attach(connection_state& conn, bool clean_start,
       if (connection_state* old = existing.owner) {
         // The old connection ends as if its network connection had dropped: its will goes out
         // (below, unless a Will Delay and a resumed session hold it back).
-        old->taken_over = true;
+        old->taken_over.store(true, std::memory_order_relaxed);
         old->attached = nullptr;
         if (old->will) previous_will = std::move(*old->will);
         previous_user = old->username.value_or("");
@@ -676,7 +676,7 @@ void broker_state::release_incoming_qos2(connection_state& conn, std::uint16_t i
 output_status broker_state::take_output(connection_state& conn, std::vector<outgoing_publish>& out,
                                         std::size_t byte_budget) {
   std::shared_lock lock(mutex_);
-  if (conn.taken_over) return output_status::taken_over;
+  if (conn.taken_over.load(std::memory_order_relaxed)) return output_status::taken_over;
   if (conn.over_budget.load(std::memory_order_relaxed)) return output_status::over_budget;
   if (session* s = conn.attached) {
     std::lock_guard delivery(delivery_mutex(*s));

@@ -38,6 +38,14 @@ void connection::take_output(output_batch& out) {
   collect_output(*state_, out);
 }
 
+void connection::notice_close_requests() {
+  broker::notice_close_requests(*state_);
+}
+
+bool connection::close_requested() const {
+  return broker::close_requested(*state_);
+}
+
 bool connection::should_close() const {
   return state_->stage == connection_state::phase::closing ||
          state_->stage == connection_state::phase::closed;

@@ -40,6 +40,12 @@ class connection {
   void take_output(output_batch& out);
   // True once the connection must end: after flushing what take_output() gave, close the socket.
   bool should_close() const;
+  // While a write is in flight and take_output() is not called (a client that stopped reading
+  // may never let it finish): applies what ends the connection from outside (the web UI's
+  // disconnect, a takeover, QoS 1/2 past its budget), so should_close() becomes true.
+  void notice_close_requests();
+  // Whether one of those waits; callable from any thread.
+  bool close_requested() const;
   // The broker stops: a 5.0 client is told so with DISCONNECT 0x8B [MQTT-4.13.2-1]; then the
   // connection closes like after should_close().
   void shut_down();

@@ -730,45 +730,49 @@ void process_input(const std::shared_ptr<connection_state>& self) {
   }
 }
 
+bool close_requested(const connection_state& st) {
+  return st.disconnect_requested.load(std::memory_order_relaxed) ||
+         st.taken_over.load(std::memory_order_relaxed) ||
+         st.over_budget.load(std::memory_order_relaxed);
+}
+
+void notice_close_requests(connection_state& st) {
+  if (st.stage != phase::connected) return;
+  if (st.disconnect_requested.load(std::memory_order_relaxed)) {
+    // Like a dropped network connection: the will goes out [MQTT-3.1.2-8].
+    close_with(st, log_level::notice, "disconnected from the web UI", rc::administrative_action);
+  } else if (st.taken_over.load(std::memory_order_relaxed)) {
+    close_with(st, log_level::notice, "taken over by a new connection with the same client id",
+               mqtt::reason::session_taken_over);  // [MQTT-3.1.4-3]
+  } else if (st.over_budget.load(std::memory_order_relaxed)) {
+    st.broker.events().add(event_kind::limit, st.client_id,
+                           "disconnected: QoS 1/2 messages past its buffer");
+    // Past max_client_buffer_mb, or past max_total_buffer_mb with a large queue of its own.
+    close_with(st, log_level::info,
+               "does not read fast enough: QoS 1/2 messages past its buffer of " +
+                   std::to_string(st.broker.config().max_client_buffer_bytes) +
+                   " bytes (or all clients' together); a persistent session keeps them "
+                   "(counted in $SYS/broker/limits/clients/disconnected)",
+               mqtt::reason::quota_exceeded);
+  }
+}
+
 void collect_output(connection_state& st, output_batch& out) {
   if (st.stage == phase::closed) return;
   const std::size_t before = out.total_size();
   std::string& bytes = out.inline_buffer();
+  notice_close_requests(st);
   bytes += st.control_out;
   st.control_out.clear();
 
-  if (st.stage == phase::connected && st.disconnect_requested.load(std::memory_order_relaxed)) {
-    // Like a dropped network connection: the will goes out [MQTT-3.1.2-8].
-    close_with(st, log_level::notice, "disconnected from the web UI", rc::administrative_action);
-    bytes += st.control_out;
-    st.control_out.clear();
-  }
   thread_local std::vector<outgoing_publish> ready;
   ready.clear();
-  if (st.stage == phase::connected) {
-    switch (st.broker.take_output(st, ready, output_budget)) {
-      case output_status::open:
-        break;
-      case output_status::taken_over:
-        close_with(st, log_level::notice, "taken over by a new connection with the same client id",
-                   mqtt::reason::session_taken_over);  // [MQTT-3.1.4-3]
-        bytes += st.control_out;
-        st.control_out.clear();
-        break;
-      case output_status::over_budget:
-        st.broker.events().add(event_kind::limit, st.client_id,
-                               "disconnected: QoS 1/2 messages past its buffer");
-        // Past max_client_buffer_mb, or past max_total_buffer_mb with a large queue of its own.
-        close_with(st, log_level::info,
-                   "does not read fast enough: QoS 1/2 messages past its buffer of " +
-                       std::to_string(st.broker.config().max_client_buffer_bytes) +
-                       " bytes (or all clients' together); a persistent session keeps them "
-                       "(counted in $SYS/broker/limits/clients/disconnected)",
-                   mqtt::reason::quota_exceeded);
-        bytes += st.control_out;
-        st.control_out.clear();
-        break;
-    }
+  if (st.stage == phase::connected &&
+      st.broker.take_output(st, ready, output_budget) != output_status::open) {
+    // A takeover or the budget, decided since the check above: the same close.
+    notice_close_requests(st);
+    bytes += st.control_out;
+    st.control_out.clear();
   }
   const bool v5 = is_v5(st);
   std::uint64_t publishes = 0;

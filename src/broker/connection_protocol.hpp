@@ -21,6 +21,12 @@ void resume_login(const std::shared_ptr<connection_state>& st,
                   std::chrono::steady_clock::time_point now);
 // Moves replies and queued PUBLISH packets into `out`.
 void collect_output(connection_state& st, output_batch& out);
+// What ends a connection from outside (the web UI's disconnect, a takeover, QoS 1/2 past its
+// budget): closes it now. collect_output() does this first; call it also when no output can be
+// taken because a write is stuck.
+void notice_close_requests(connection_state& st);
+// Whether one of those is pending; any thread may ask.
+bool close_requested(const connection_state& st);
 // Ends the connection once its output is flushed; `reason` goes to the log. A 5.0 client that
 // got its CONNACK is sent DISCONNECT with `code` first, when it is not 0.
 void close_with(connection_state& st, log_level level, std::string reason, std::uint8_t code = 0);

@@ -107,8 +107,10 @@ struct connection_state {
   mqtt::protocol_version version = mqtt::protocol_version::v3_1_1;
   // A bridge's connection inside the process (transport_link::internal()).
   const bool internal;
-  // [locked] another connection took the client id over [MQTT-3.1.4-2]: close.
-  bool taken_over = false;
+  // Another connection took the client id over [MQTT-3.1.4-2]: close. Set under the broker
+  // state's exclusive lock; atomic so that a connection whose write is stuck notices it
+  // without the lock (notice_close_requests()).
+  std::atomic<bool> taken_over{false};
   // Set from any thread (the web UI's "disconnect"): the connection closes on its own thread at
   // its next output, as if its network connection had dropped (the will is published).
   std::atomic<bool> disconnect_requested{false};

@@ -101,8 +101,16 @@ class stream_session final : public session_base,
       }
       std::unique_lock lock(lock_, std::adopt_lock);
       wake_pending_.store(false, std::memory_order_release);
-      // A write in flight takes the output again when it completes (on_written).
-      if (closed_ || writing_) return;
+      // A write in flight takes the output again when it completes (on_written); a close
+      // request must not wait for that, which may never come: the session's own thread sees it.
+      if (closed_) return;
+      if (writing_) {
+        if (connection_.close_requested()) {
+          lock.unlock();
+          post_wake();
+        }
+        return;
+      }
       io_thread::home& here = *io_thread::current();
       broker::output_batch& out = here.scratch;
       out.clear();
@@ -252,7 +260,14 @@ class stream_session final : public session_base,
   }
 
   void flush() {
-    if (closed_ || writing_) return;
+    if (closed_) return;
+    if (writing_) {
+      // The write in flight may never finish (a client that stopped reading): what ends the
+      // connection from outside is noticed all the same; after_event() then gives it the
+      // linger to flush and closes it.
+      connection_.notice_close_requests();
+      return;
+    }
     if (write_) {
       // A busy connection reuses its buffers.
       write_->batch.clear();

@@ -10,8 +10,12 @@ import { connect_mqtt_js, end, subscribe, unique_client_id } from '../support/mq
 import { raw_client } from '../support/raw_client.mjs';
 import { packet_type, subscribe as subscribe_bytes, puback } from '../support/mqtt_bytes.mjs';
 import { delay, wait_until, with_deadline } from '../support/deadline.mjs';
+import { child_program } from '../support/child_process.mjs';
+import { fileURLToPath } from 'node:url';
 
 const skip = is_mosquitto ? 'the limits and their log lines are ours' : false;
+const stuck_reader_script = fileURLToPath(new URL('../support/stuck_reader.py', import.meta.url));
+const python = process.env.MQTT_TEST_PYTHON || '/usr/bin/python3';
 const burst_messages = 10000;
 const burst_payload_bytes = 1024;
 // The subscriber reads 4 MB/s while the publisher sends each 1,000-message burst at once: most
@@ -247,6 +251,47 @@ test('QoS 1 to a client that never reads disconnects it, and its session keeps t
   again.client.destroy();
   await end(pub.client);
   await delay(0);
+});
+
+test('QoS 1 past the budget disconnects a client whose socket is already full', { skip }, async () => {
+  // A QoS 0 flood fills the never-reading client's socket (its receive buffer is small), so the
+  // broker's write to it stays in flight for good; the QoS 1 messages past its budget must end
+  // the connection all the same, within the 5 s linger.
+  const topic = 'stuck/full-socket';
+  const client_id = unique_client_id('stuck-full');
+  const stuck = new child_program(python, [
+    stuck_reader_script,
+    String(broker.port),
+    client_id,
+    test_user.username,
+    test_user.password,
+    topic,
+  ]);
+  try {
+    await stuck.wait_for_output(/^subscribed$/, 10000, 'the stuck reader subscribed');
+    const pub = await connect_mqtt_js(broker.port);
+    const payload_bytes = 64 * 1024;
+    // 40 MiB: more than the socket buffers and the client's 16 MiB budget together.
+    const flood = [];
+    for (let i = 0; i < 640; i++) {
+      flood.push(pub.client.publishAsync(topic, numbered_payload(i, payload_bytes), { qos: 0 }));
+    }
+    await with_deadline(Promise.all(flood), 20000, 'the QoS 0 flood written');
+    await delay(500);
+    const sent = [];
+    for (let i = 0; i < 320; i++) {
+      sent.push(pub.client.publishAsync(topic, numbered_payload(i, payload_bytes), { qos: 1 }));
+    }
+    await with_deadline(Promise.all(sent), 20000, 'PUBACK for every QoS 1 message');
+    await wait_until(
+      () => new RegExp(`${client_id}.*disconnected: does not read fast enough`).test(broker.output),
+      15000,
+      'the disconnect for the budget while the socket is full',
+    );
+    await end(pub.client);
+  } finally {
+    stuck.kill();
+  }
 });
 
 test('the budget of all clients together drops for the clients that hold the most, not for a reader', { skip }, async () => {
