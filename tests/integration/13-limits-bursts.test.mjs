@@ -59,6 +59,21 @@ function index_of(payload) {
   return Number(payload.slice(0, payload.indexOf(':')));
 }
 
+// QoS 1 messages numbered 0..count-1, all acknowledged by the broker.
+async function publish_past_the_budget(pub, topic, count, payload_bytes) {
+  const sent = [];
+  for (let i = 0; i < count; i++) {
+    sent.push(pub.client.publishAsync(topic, numbered_payload(i, payload_bytes), { qos: 1 }));
+  }
+  await with_deadline(Promise.all(sent), 20000, 'PUBACK for every QoS 1 message');
+}
+
+// The broker's log says `client_id` was disconnected for QoS 1/2 past its budget.
+async function disconnected_for_budget(client_id, ms, what) {
+  const line = new RegExp(`${client_id}.*disconnected: does not read fast enough`);
+  await wait_until(() => line.test(broker.output), ms, what);
+}
+
 function broker_rss_bytes() {
   const status = fs.readFileSync(`/proc/${broker.pid}/status`, 'utf8');
   return Number(/VmRSS:\s+(\d+) kB/.exec(status)[1]) * 1024;
@@ -213,16 +228,8 @@ test('QoS 1 to a client that never reads disconnects it, and its session keeps t
   const pub = await connect_mqtt_js(broker.port);
   const count = 320;
   const payload_bytes = 64 * 1024;
-  const sent = [];
-  for (let i = 0; i < count; i++) {
-    sent.push(pub.client.publishAsync(topic, numbered_payload(i, payload_bytes), { qos: 1 }));
-  }
-  await with_deadline(Promise.all(sent), 20000, 'PUBACK for every message');
-  await wait_until(
-    () => new RegExp(`${client_id}.*disconnected: does not read fast enough`).test(broker.output),
-    10000,
-    'the disconnect for the budget',
-  );
+  await publish_past_the_budget(pub, topic, count, payload_bytes);
+  await disconnected_for_budget(client_id, 10000, 'the disconnect for the budget');
   stuck.socket.resume();
   await stuck.wait_closed(10000);
 
@@ -278,13 +285,9 @@ test('QoS 1 past the budget disconnects a client whose socket is already full', 
     }
     await with_deadline(Promise.all(flood), 20000, 'the QoS 0 flood written');
     await delay(500);
-    const sent = [];
-    for (let i = 0; i < 320; i++) {
-      sent.push(pub.client.publishAsync(topic, numbered_payload(i, payload_bytes), { qos: 1 }));
-    }
-    await with_deadline(Promise.all(sent), 20000, 'PUBACK for every QoS 1 message');
-    await wait_until(
-      () => new RegExp(`${client_id}.*disconnected: does not read fast enough`).test(broker.output),
+    await publish_past_the_budget(pub, topic, 320, payload_bytes);
+    await disconnected_for_budget(
+      client_id,
       15000,
       'the disconnect for the budget while the socket is full',
     );
