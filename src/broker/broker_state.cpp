@@ -139,7 +139,6 @@ bool broker_state::attach(connection_state& conn, bool clean_start,
     }
     session& s = *it->second;
     s.ends_at.reset();
-    s.set_live();
     s.set_username(conn.username.value_or(""));
     s.set_send_limits(limits);
     s.set_bridge(conn.internal);
@@ -156,6 +155,9 @@ bool broker_state::attach(connection_state& conn, bool clean_start,
                      " queued message(s) dropped: this login may not read their topics");
       }
     }
+    // After the drop: a backlog the client comes back to gets room (session::set_live), and
+    // only what it keeps counts.
+    s.set_live();
     if (store_ && !s.clean()) {
       s.mark_persisted();
       store_->session_stored(s.client_id(), s.username());

@@ -115,8 +115,10 @@ login_throttle::verdict login_throttle::after_check(std::string_view user_name,
         u->last_seen = now;
         if (trusted_.size() < config_.max_tracked) trusted_.insert(std::move(key));
       }
-    } else if (++u->failures == config_.user_free_failures + 1) {
-      v.user_now_throttled = true;
+    } else {
+      // A wrong password from a trusted address (the password changed, say): trusted no more.
+      trusted_.erase(trust_key(user_name, host));
+      if (++u->failures == config_.user_free_failures + 1) v.user_now_throttled = true;
     }
   }
   if (address_state* a = address(host, now, false)) {

@@ -91,7 +91,8 @@ class login_throttle {
   std::unordered_map<std::string, user_state> users_;
   std::unordered_map<std::string, address_state> addresses_;
   // "<name>\n<address>" for every name and address that logged in with the right password:
-  // kept, not forgotten when quiet (a hub stays connected for days), at most max_tracked.
+  // kept, not forgotten when quiet (a hub stays connected for days), at most max_tracked; a
+  // wrong password from the pair removes it.
   std::unordered_set<std::string> trusted_;
 };
 

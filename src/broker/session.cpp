@@ -61,11 +61,13 @@ void session::charge(const outgoing_publish& p) {
 }
 
 void session::uncharge_inflight(const outgoing_publish& p) {
-  inflight_bytes_ -= static_cast<std::uint32_t>(p.msg->payload().size());
+  const std::size_t cost = queue_cost(*p.msg);
+  inflight_bytes_ -= static_cast<std::uint32_t>(cost);
   // Exempt ones were never charged (and left exempt_queued_ when they left the queue).
   if (p.exempt) return;
+  inflight_cost_ -= static_cast<std::uint32_t>(cost);
   const std::size_t before = queued_bytes_;
-  queued_bytes_ -= queue_cost(*p.msg);
+  queued_bytes_ -= cost;
   settle(before, queued_bytes_);
 }
 
@@ -99,12 +101,12 @@ std::size_t publish_wire_size(const outgoing_publish& p, const send_limits& limi
   return 1 + mqtt::varint_size(static_cast<std::uint32_t>(body)) + body;
 }
 
-bool session::window_full(std::size_t next_payload) const {
+bool session::window_full(std::size_t next_cost) const {
   // In messages: the broker's own window, or the client's Receive Maximum [MQTT-3.3.4-9]. In
   // bytes: what a socket's buffers take, so that the messages in flight reach the client (or
   // fill its socket) and a client that stopped reading is noticed; one message always goes.
   return inflight() >= window() ||
-         (inflight() > 0 && inflight_bytes_ + next_payload > inflight_byte_limit);
+         (inflight() > 0 && inflight_bytes_ + next_cost > inflight_byte_limit);
 }
 
 std::size_t session::window() const {
@@ -158,14 +160,17 @@ void session::restore_delivery(const stored_delivery& d) {
   // budget until acknowledged, as in flight before the restart.
   if (!d.released) p.dup = true;
   charge(p);
-  inflight_bytes_ += static_cast<std::uint32_t>(p.msg->payload().size());
+  inflight_cost_ += static_cast<std::uint32_t>(queue_cost(*p.msg));
+  inflight_bytes_ += static_cast<std::uint32_t>(queue_cost(*p.msg));
   inflight_list().push_back({std::move(p), d.released, true});
   ++pending_inflight_;
 }
 
 bool session::offline_full(std::size_t cost) const {
+  // The offline limits are for the queue: what is in flight stays until it is acknowledged,
+  // and counting it here could refuse every new message of a session with a small limit.
   return queued() >= limits_.max_queued_messages ||
-         queued_bytes_ + cost > limits_.max_queued_bytes ||
+         queued_bytes_ - inflight_cost_ + cost > limits_.max_queued_bytes ||
          (pool_ && pool_->used.load() + cost > pool_->limit);
 }
 
@@ -239,7 +244,8 @@ std::size_t session::go_offline() {
   std::size_t dropped = 0;
   std::deque<outgoing_publish>& waiting = *queue_;
   const auto over = [&] {
-    return waiting.size() > limits_.max_queued_messages || queued_bytes_ > limits_.max_queued_bytes;
+    return waiting.size() > limits_.max_queued_messages ||
+           queued_bytes_ - inflight_cost_ > limits_.max_queued_bytes;
   };
   // QoS 0 first (no delivery promise, oldest first), then the newest QoS 1/2: what an offline
   // session would have refused had it been offline all along.
@@ -277,7 +283,7 @@ bool session::has_sendable() const {
   if (pending_inflight_ > 0) return inflight() - pending_inflight_ < window();
   if (!queue_ || queue_->empty()) return false;
   const outgoing_publish& next = queue_->front();
-  return next.qos == mqtt::qos::at_most_once || !window_full(next.msg->payload().size());
+  return next.qos == mqtt::qos::at_most_once || !window_full(queue_cost(*next.msg));
 }
 
 void session::take_sendable(std::vector<outgoing_publish>& out, std::size_t byte_budget) {
@@ -326,11 +332,13 @@ void session::take_sendable(std::vector<outgoing_publish>& out, std::size_t byte
     // Messages leave in order; a QoS 1/2 message waits for room in the window and so does
     // everything behind it [MQTT-4.6.0-6]. The window is the client's Receive Maximum when
     // smaller than the broker's own [MQTT-3.3.4-9].
-    if (next.qos != mqtt::qos::at_most_once && window_full(size)) break;
+    if (next.qos != mqtt::qos::at_most_once && window_full(queue_cost(*next.msg))) break;
     release(next, next.qos != mqtt::qos::at_most_once);
     taken += size;
     if (next.qos != mqtt::qos::at_most_once) {
-      inflight_bytes_ += static_cast<std::uint32_t>(size);
+      const auto cost = static_cast<std::uint32_t>(queue_cost(*next.msg));
+      inflight_bytes_ += cost;
+      if (!next.exempt) inflight_cost_ += cost;
       next.packet_id = next_packet_id();
       inflight_list().push_back({next, false, false});
       store(next, false);

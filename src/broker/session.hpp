@@ -151,7 +151,9 @@ class session {
   std::vector<outgoing_publish> take_shared();
   // Removes the queued and in-flight messages `may_read(message)` refuses, and returns how many:
   // a session resumed under another user keeps only what that user may read. A QoS 2 message
-  // already released (PUBREC received) stays: only its PUBREL is left to send.
+  // already released (PUBREC received) stays: only its PUBREL is left to send. One sent but not
+  // released is not sent again, but goes on as released: the client may hold its packet id
+  // until a PUBREL, and the id is reused only after PUBCOMP [MQTT-4.3.3].
   template <typename MayRead>
   std::size_t drop_unreadable(MayRead&& may_read);
   // Whether anything is ready for take_sendable().
@@ -206,9 +208,9 @@ class session {
   std::uint16_t next_packet_id();
   bool durable() const { return store_ && persisted_; }
   std::size_t window() const;
-  // No room in flight for a QoS 1/2 message of `next_payload` bytes.
-  bool window_full(std::size_t next_payload) const;
-  // The payload bytes in flight stop at this, past the first message.
+  // No room in flight for a QoS 1/2 message costing `next_cost` (queue_cost()).
+  bool window_full(std::size_t next_cost) const;
+  // What the messages in flight weigh (payload, topic, properties) stops at this, past the first.
   static constexpr std::size_t inflight_byte_limit = 1024 * 1024;
   void store(const outgoing_publish& p, bool released);
   void forget(const outgoing_publish& p);
@@ -225,8 +227,13 @@ class session {
   bool live_ = false;
   bool over_budget_ = false;  // disconnect pending: offline limits apply already
   bool drop_noticed_ = false;
-  std::uint32_t inflight_bytes_ = 0;  // payload bytes in flight, below 1 MiB + one message
+  // What the messages in flight weigh (queue_cost(), exempt ones too), below 1 MiB + one
+  // message: each is at most a few times max_packet_size, so 32 bits hold it.
+  std::uint32_t inflight_bytes_ = 0;
   send_limits send_limits_;
+  // What the charged messages in flight cost: the part of queued_bytes_ the offline limits
+  // leave out. At most inflight_bytes_.
+  std::uint32_t inflight_cost_ = 0;
   std::string username_;
   const broker_config& limits_;
   persistence* store_;
@@ -269,11 +276,17 @@ std::size_t session::drop_unreadable(MayRead&& may_read) {
         ++it;
         continue;
       }
+      ++dropped;
+      if (it->publish.qos == mqtt::qos::exactly_once) {
+        it->released = true;  // PUBREL, then PUBCOMP, free the id; the message is not resent
+        store(it->publish, true);
+        ++it;
+        continue;
+      }
       if (it->pending) --pending_inflight_;
       forget(it->publish);
       uncharge_inflight(it->publish);
       it = inflight_->erase(it);
-      ++dropped;
     }
   }
   if (queue_) {

@@ -29,10 +29,12 @@ class striped_counter {
   void add(std::uint64_t n) { slots_[thread_slot()].value.fetch_add(n, std::memory_order_relaxed); }
   void sub(std::uint64_t n) { slots_[thread_slot()].value.fetch_sub(n, std::memory_order_relaxed); }
   // The total: exact when nothing changes meanwhile, else off by what changes during the sum.
+  // The sum may see a subtraction on one thread's slot and miss the addition it undoes on
+  // another's: below zero it would wrap to about 2^64, so it is clamped at 0.
   std::uint64_t load() const {
     std::uint64_t sum = 0;
     for (const slot& s : slots_) sum += s.value.load(std::memory_order_relaxed);
-    return sum;
+    return static_cast<std::int64_t>(sum) < 0 ? 0 : sum;
   }
 
  private:

@@ -105,7 +105,8 @@ class stream_session final : public session_base,
       // request must not wait for that, which may never come: the session's own thread sees it.
       if (closed_) return;
       if (writing_) {
-        if (connection_.close_requested()) {
+        // Once the connection decided to close, the linger deadline ends it: no more posts.
+        if (connection_.close_requested() && !connection_.should_close()) {
           lock.unlock();
           post_wake();
         }

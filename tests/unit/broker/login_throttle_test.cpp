@@ -138,6 +138,9 @@ TEST(login_throttle, a_guessed_name_does_not_hold_back_its_known_address) {
   t.after_check("homeassistant", "172.30.32.1", false, now);
   // The hub's login did not start the name over for the guesser.
   EXPECT_TRUE(t.before_check("homeassistant", "10.0.0.66", now).has_value());
+  // A wrong password from the known address (the password changed, say) ends its trust.
+  t.after_check("homeassistant", "172.30.32.1", true, now);
+  EXPECT_TRUE(t.before_check("homeassistant", "172.30.32.1", now).has_value());
 }
 
 TEST(login_throttle, quiet_names_and_addresses_are_forgotten) {

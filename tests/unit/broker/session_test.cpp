@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <thread>
+
 #include "broker/session.hpp"
 
 namespace broker {
@@ -311,6 +313,54 @@ TEST(session, the_window_is_bounded_in_bytes_too) {
   EXPECT_TRUE(s.on_puback(first[0].packet_id));
   EXPECT_TRUE(s.has_sendable());
   EXPECT_EQ(take(s).size(), 1u);
+}
+
+// The offline limits bound the queue: messages in flight stay until acknowledged, and with a
+// small limit they must not make the session refuse everything new.
+TEST(session, the_offline_limits_leave_the_messages_in_flight_out) {
+  broker_config limits;
+  limits.max_inflight = 100;
+  const std::size_t cost = queue_cost(*msg("m", mqtt::qos::at_least_once));
+  limits.max_queued_bytes = 2 * cost;
+  session s("c", false, limits, nullptr);
+  s.set_live();
+  for (int i = 0; i < 3; ++i) {
+    s.enqueue(msg("m", mqtt::qos::at_least_once), mqtt::qos::at_least_once, false);
+  }
+  ASSERT_EQ(take(s).size(), 3u);  // in flight, more than the offline limit
+  EXPECT_EQ(s.go_offline(), 0u);
+  EXPECT_EQ(s.enqueue(msg("n", mqtt::qos::at_least_once), mqtt::qos::at_least_once, false),
+            enqueue_result::queued);
+  EXPECT_EQ(s.inflight(), 3u);
+}
+
+// Dropped on a resume, a QoS 2 message sent but not released is not sent again, but its packet
+// id is released properly: the client may hold it until a PUBREL [MQTT-4.3.3].
+TEST(session, a_dropped_qos2_message_in_flight_still_gets_its_pubrel) {
+  broker_config limits;
+  session s("c", false, limits, nullptr);
+  s.enqueue(msg("secret", mqtt::qos::exactly_once), mqtt::qos::exactly_once, false);
+  const auto sent = take(s);
+  ASSERT_EQ(sent.size(), 1u);
+  s.prepare_resend();
+  EXPECT_EQ(s.drop_unreadable([](const message&) { return false; }), 1u);
+  const auto again = take(s);
+  ASSERT_EQ(again.size(), 1u);
+  EXPECT_TRUE(again[0].pubrel);
+  EXPECT_EQ(again[0].packet_id, sent[0].packet_id);
+  EXPECT_TRUE(s.on_pubcomp(sent[0].packet_id));
+  EXPECT_EQ(s.inflight(), 0u);
+  EXPECT_EQ(s.queued_bytes(), 0u);
+}
+
+// One thread's slot may go below zero (it took away what another thread added); a sum that
+// sees the subtraction and not yet the addition reads 0, not 2^64.
+TEST(striped_counter, never_reads_below_zero) {
+  striped_counter c;
+  c.sub(5);
+  EXPECT_EQ(c.load(), 0u);
+  std::thread([&] { c.add(12); }).join();
+  EXPECT_EQ(c.load(), 7u);
 }
 
 TEST(session, buffers_together_are_bounded_but_a_small_queue_always_gets_through) {
