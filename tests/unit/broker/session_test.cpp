@@ -273,20 +273,36 @@ TEST(session, a_client_back_to_a_session_fuller_than_its_budget_is_not_disconnec
             enqueue_result::queued);
 }
 
-// A client that reads its QoS 1 messages but never acknowledges them holds no more than its
-// budget: a message in flight costs what it did in the queue until its PUBACK.
-TEST(session, messages_in_flight_count_against_the_budget_until_acknowledged) {
+// Limits with room for 100 messages in flight, and what the QoS 1 message "m" costs.
+broker_config wide_window() {
   broker_config limits;
   limits.max_inflight = 100;
-  const std::size_t cost = queue_cost(*msg("m", mqtt::qos::at_least_once));
-  limits.max_client_buffer_bytes = 3 * cost;
-  session s("c", true, limits, nullptr);
+  return limits;
+}
+std::size_t cost_of_m() {
+  return queue_cost(*msg("m", mqtt::qos::at_least_once));
+}
+
+// A live session given three QoS 1 messages "m", all taken: in flight, unacknowledged.
+std::vector<outgoing_publish> three_in_flight(session& s) {
   s.set_live();
   for (int i = 0; i < 3; ++i) {
     EXPECT_EQ(s.enqueue(msg("m", mqtt::qos::at_least_once), mqtt::qos::at_least_once, false),
               enqueue_result::queued);
   }
-  const auto sent = take(s);
+  auto sent = take(s);
+  EXPECT_EQ(sent.size(), 3u);
+  return sent;
+}
+
+// A client that reads its QoS 1 messages but never acknowledges them holds no more than its
+// budget: a message in flight costs what it did in the queue until its PUBACK.
+TEST(session, messages_in_flight_count_against_the_budget_until_acknowledged) {
+  const std::size_t cost = cost_of_m();
+  broker_config limits = wide_window();
+  limits.max_client_buffer_bytes = 3 * cost;
+  session s("c", true, limits, nullptr);
+  const auto sent = three_in_flight(s);
   ASSERT_EQ(sent.size(), 3u);
   EXPECT_EQ(s.queued(), 0u);
   EXPECT_EQ(s.queued_bytes(), 3 * cost);  // all three in flight, still charged
@@ -299,8 +315,7 @@ TEST(session, messages_in_flight_count_against_the_budget_until_acknowledged) {
 // Large messages: about 1 MiB of payload in flight, however wide the window in messages, so
 // what is in flight fits a socket's buffers; one message always goes, whatever its size.
 TEST(session, the_window_is_bounded_in_bytes_too) {
-  broker_config limits;
-  limits.max_inflight = 100;
+  const broker_config limits = wide_window();
   session s("c", true, limits, nullptr);
   s.set_live();
   const std::string big(600 * 1024, 'x');
@@ -318,16 +333,10 @@ TEST(session, the_window_is_bounded_in_bytes_too) {
 // The offline limits bound the queue: messages in flight stay until acknowledged, and with a
 // small limit they must not make the session refuse everything new.
 TEST(session, the_offline_limits_leave_the_messages_in_flight_out) {
-  broker_config limits;
-  limits.max_inflight = 100;
-  const std::size_t cost = queue_cost(*msg("m", mqtt::qos::at_least_once));
-  limits.max_queued_bytes = 2 * cost;
+  broker_config limits = wide_window();
+  limits.max_queued_bytes = 2 * cost_of_m();
   session s("c", false, limits, nullptr);
-  s.set_live();
-  for (int i = 0; i < 3; ++i) {
-    s.enqueue(msg("m", mqtt::qos::at_least_once), mqtt::qos::at_least_once, false);
-  }
-  ASSERT_EQ(take(s).size(), 3u);  // in flight, more than the offline limit
+  ASSERT_EQ(three_in_flight(s).size(), 3u);  // more than the offline limit
   EXPECT_EQ(s.go_offline(), 0u);
   EXPECT_EQ(s.enqueue(msg("n", mqtt::qos::at_least_once), mqtt::qos::at_least_once, false),
             enqueue_result::queued);
