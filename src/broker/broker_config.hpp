@@ -15,7 +15,8 @@ struct broker_config {
   // may lower it). Mosquitto's 20 bounds a QoS 1 subscriber to 20 messages per round trip: with
   // 10 busy pairs on one host that, not the CPU, set the rate (bench/README.md, qos1). Their
   // bytes count against max_client_buffer_bytes until acknowledged, and past the first message
-  // at most 1 MiB of payload is in flight (session::inflight_byte_limit).
+  // at most 1 MiB of them (payload, topic, properties) is in flight
+  // (session::inflight_byte_limit).
   std::size_t max_inflight = 256;
 
   // What waits for a connected client (QoS 0, and QoS 1/2 queued or in flight), in bytes

@@ -77,7 +77,7 @@ struct connection_state {
 
   std::unique_ptr<held_login> held;  // while authenticating, when the login throttle holds it
   std::string remote_address;
-  const char* transport;  // the listener's kind: mqtt, ws, mqtts or wss (transport_name())
+  const char* transport;  // the listener's kind, or "bridge" (transport_name())
   std::chrono::system_clock::time_point connected_at;  // set when CONNACK accepted it
   std::string client_id;
   std::optional<std::string> username;

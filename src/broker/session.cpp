@@ -160,8 +160,9 @@ void session::restore_delivery(const stored_delivery& d) {
   // budget until acknowledged, as in flight before the restart.
   if (!d.released) p.dup = true;
   charge(p);
-  inflight_cost_ += static_cast<std::uint32_t>(queue_cost(*p.msg));
-  inflight_bytes_ += static_cast<std::uint32_t>(queue_cost(*p.msg));
+  const auto cost = static_cast<std::uint32_t>(queue_cost(*p.msg));
+  inflight_cost_ += cost;
+  inflight_bytes_ += cost;
   inflight_list().push_back({std::move(p), d.released, true});
   ++pending_inflight_;
 }
@@ -309,22 +310,23 @@ void session::take_sendable(std::vector<outgoing_publish>& out, std::size_t byte
   // charged while in flight (uncharge_inflight), so a client that reads but never acknowledges
   // holds no more than its budget.
   const std::size_t queued_before = queued_bytes_;
-  const auto release = [&](const outgoing_publish& p, bool into_flight) {
+  const auto release = [&](const outgoing_publish& p, std::size_t cost, bool into_flight) {
     if (p.exempt) {
       --exempt_queued_;
     } else if (!into_flight) {
-      queued_bytes_ -= queue_cost(*p.msg);
+      queued_bytes_ -= cost;
     }
   };
   while (!queue_->empty() && taken < byte_budget) {
     outgoing_publish& next = queue_->front();
     const std::size_t size = next.msg->payload().size();
+    const std::size_t cost = queue_cost(*next.msg);
     // An expired message is never delivered [MQTT-3.3.2-5]; one larger than the client accepts
     // is skipped for this client only [MQTT-3.1.2-25].
     if (next.msg->expired(now) ||
         (send_limits_.maximum_packet_size != 0 &&
          publish_wire_size(next, send_limits_) > send_limits_.maximum_packet_size)) {
-      release(next, false);
+      release(next, cost, false);
       forget(next);
       queue_->pop_front();
       continue;
@@ -332,13 +334,12 @@ void session::take_sendable(std::vector<outgoing_publish>& out, std::size_t byte
     // Messages leave in order; a QoS 1/2 message waits for room in the window and so does
     // everything behind it [MQTT-4.6.0-6]. The window is the client's Receive Maximum when
     // smaller than the broker's own [MQTT-3.3.4-9].
-    if (next.qos != mqtt::qos::at_most_once && window_full(queue_cost(*next.msg))) break;
-    release(next, next.qos != mqtt::qos::at_most_once);
+    if (next.qos != mqtt::qos::at_most_once && window_full(cost)) break;
+    release(next, cost, next.qos != mqtt::qos::at_most_once);
     taken += size;
     if (next.qos != mqtt::qos::at_most_once) {
-      const auto cost = static_cast<std::uint32_t>(queue_cost(*next.msg));
-      inflight_bytes_ += cost;
-      if (!next.exempt) inflight_cost_ += cost;
+      inflight_bytes_ += static_cast<std::uint32_t>(cost);
+      if (!next.exempt) inflight_cost_ += static_cast<std::uint32_t>(cost);
       next.packet_id = next_packet_id();
       inflight_list().push_back({next, false, false});
       store(next, false);
