@@ -59,7 +59,7 @@ bool broker_state::may_publish(const connection_state& conn, std::string_view to
   // A bridge carries what the remote broker sends, $SYS included (Mosquitto lets bridges
   // through its access checks too).
   if (conn.internal) return true;
-  return may_publish(conn.client_id, conn.username.value_or(""), topic);
+  return may_publish(conn.client_id, conn.username, topic);
 }
 
 bool broker_state::may_publish(std::string_view client_id, std::string_view username,
@@ -82,7 +82,7 @@ std::optional<std::uint32_t> will_delay_of(const mqtt::will_message& w) {
 bool broker_state::attach(connection_state& conn, bool clean_start,
                           std::optional<mqtt::will_message> will, const send_limits& limits) {
   std::optional<mqtt::will_message> previous_will;
-  std::string previous_user;
+  shared_text previous_user;
   bool present = false;
   {
     std::lock_guard lock(mutex_);
@@ -95,7 +95,7 @@ bool broker_state::attach(connection_state& conn, bool clean_start,
         old->taken_over.store(true, std::memory_order_relaxed);
         old->attached = nullptr;
         if (old->will) previous_will = std::move(*old->will);
-        previous_user = old->username.value_or("");
+        previous_user = old->username;
         old->will.reset();
         if (old->link) old->link->wake();
         existing.owner = nullptr;
@@ -114,7 +114,7 @@ bool broker_state::attach(connection_state& conn, bool clean_start,
     }
     // A new connection in time cancels a delayed will [MQTT-3.1.3-9]; when the session ends
     // here (Clean Start) the will goes out now instead: the session end came first.
-    if (auto w = delayed_wills_.find(conn.client_id); w != delayed_wills_.end()) {
+    if (auto w = delayed_wills_.find(conn.client_id.view()); w != delayed_wills_.end()) {
       delayed_will pending = std::move(w->second);
       delayed_wills_.erase(w);
       if (it == sessions_.end()) {
@@ -139,7 +139,7 @@ bool broker_state::attach(connection_state& conn, bool clean_start,
     }
     session& s = *it->second;
     s.ends_at.reset();
-    s.set_username(conn.username.value_or(""));
+    s.set_username(conn.username);
     s.set_send_limits(limits);
     s.set_bridge(conn.internal);
     if (present && acl_ && !s.bridge()) {
@@ -223,13 +223,13 @@ void broker_state::publish_or_delay_will_locked(const connection_state& conn,
   if (delay > 0 && survivor) {
     auto due = steady::now() + std::chrono::seconds(delay);
     if (survivor->ends_at && *survivor->ends_at < due) due = *survivor->ends_at;
-    delayed_wills_[conn.client_id] = {due, conn.username.value_or(""), std::move(will)};
+    delayed_wills_[conn.client_id.str()] = {due, conn.username, std::move(will)};
     return;
   }
-  publish_will_locked(conn.client_id, conn.username.value_or(""), std::move(will));
+  publish_will_locked(conn.client_id, conn.username, std::move(will));
 }
 
-void broker_state::publish_will_locked(const std::string& client_id, const std::string& username,
+void broker_state::publish_will_locked(std::string_view client_id, std::string_view username,
                                        mqtt::will_message will) {
   // A will is a publish by its client: the same access rules and $SYS protection apply
   // (Mosquitto checks write access when it sends the will, too).
@@ -299,7 +299,7 @@ void broker_state::end_session_locked(session& s) {
   std::vector<outgoing_publish> shared = s.take_shared();
   remove_all_subscriptions_locked(s);
   if (durable) store_->session_erased(s.client_id());
-  const std::string client_id = s.client_id();
+  const shared_text client_id = s.shared_client_id();
   sessions_.erase(client_id);
   for (outgoing_publish& p : shared) {
     auto group = shared_.find(p.share);
@@ -307,7 +307,7 @@ void broker_state::end_session_locked(session& s) {
     if (shared_member* m = pick_member_locked(group->second, p.qos)) {
       log_.log(log_level::debug, client_id,
                "session ended: unacknowledged message on '" + std::string(p.msg->topic()) +
-                   "' handed to " + m->s->client_id() + " of " + p.share);
+                   "' handed to " + std::string(m->s->client_id()) + " of " + p.share);
       std::vector<std::uint32_t> ids;
       if (m->options.identifier != 0) ids.push_back(m->options.identifier);
       deliver_locked(*m->s, p.msg, min_qos(p.qos, m->options.max_qos), p.retain, false,
@@ -726,7 +726,7 @@ void broker_state::restore_session(const std::string& client_id, const std::stri
   session& s = *created;
   sessions_.emplace(s.client_id(), std::move(created));
   s.mark_persisted();
-  s.set_username(username);
+  s.set_username(shared_text(username));
   s.set_bridge(std::find(bridge_client_ids_.begin(), bridge_client_ids_.end(), client_id) !=
                bridge_client_ids_.end());
   if (expiry_interval != session::never_expires) {

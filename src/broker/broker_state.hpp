@@ -236,14 +236,14 @@ class broker_state {
   // A will whose Will Delay Interval has not passed [MQTT-3.1.3-9].
   struct delayed_will {
     std::chrono::steady_clock::time_point due;
-    std::string username;
+    shared_text username;
     mqtt::will_message will;
   };
   void publish_or_delay_will_locked(const connection_state& conn, mqtt::will_message will,
                                     const session* survivor);
   bool may_publish(std::string_view client_id, std::string_view username,
                    std::string_view topic) const;
-  void publish_will_locked(const std::string& client_id, const std::string& username,
+  void publish_will_locked(std::string_view client_id, std::string_view username,
                            mqtt::will_message will);
 
   broker_config config_;
@@ -271,7 +271,7 @@ class broker_state {
   // ids are often longer than a short string's inline 15 bytes). Insert with the new session's
   // client_id(), never with another string's.
   std::unordered_map<std::string_view, std::unique_ptr<session>> sessions_;
-  std::unordered_map<std::string, delayed_will> delayed_wills_;
+  std::unordered_map<std::string, delayed_will, level_hash, std::equal_to<>> delayed_wills_;
   std::map<std::string, shared_group, std::less<>> shared_;  // by "$share/<group>/<filter>"
   std::size_t shared_count_ = 0;                             // members of all groups
   std::vector<std::string> bridge_client_ids_;               // few: a linear search is fine

@@ -125,7 +125,7 @@ void connection::on_timer(clock::time_point now) {
   }
 }
 
-const std::string& connection::client_id() const {
+std::string_view connection::client_id() const {
   return state_->client_id;
 }
 const std::string& connection::remote_address() const {

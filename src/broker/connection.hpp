@@ -14,6 +14,7 @@
 #include <memory>
 #include <span>
 #include <string>
+#include <string_view>
 
 #include "broker/output_batch.hpp"
 #include "broker/transport_link.hpp"
@@ -58,7 +59,7 @@ class connection {
   clock::time_point deadline() const;
   void on_timer(clock::time_point now);
 
-  const std::string& client_id() const;
+  std::string_view client_id() const;
   const std::string& remote_address() const;
 
  private:

@@ -114,7 +114,8 @@ mqtt::properties connack_properties(const connection_state& st, const broker_con
   add_integer(props, property_id::subscription_identifier_available, 1);
   add_integer(props, property_id::shared_subscription_available, 1);
   if (assigned_id) {
-    props.push_back({property_id::assigned_client_identifier, st.client_id});  // [MQTT-3.2.2-16]
+    props.push_back({property_id::assigned_client_identifier,  // [MQTT-3.2.2-16]
+                     mqtt::property_value(std::in_place_type<std::string>, st.client_id.view())});
   }
   if (keep_alive_cut) {
     add_integer(props, property_id::server_keep_alive, st.keep_alive);  // [MQTT-3.2.2-21]
@@ -126,7 +127,7 @@ void finish_connect(const std::shared_ptr<connection_state>& self, auth_result r
                     const mqtt::connect_packet& connect, bool assigned_id, bool keep_alive_cut) {
   connection_state& st = *self;
   if (st.stage != phase::authenticating) return;
-  const std::string user = st.username ? "'" + *st.username + "'" : "(none)";
+  const std::string user = st.username.has_value() ? "'" + st.username.str() + "'" : "(none)";
   if (result != auth_result::accepted) {
     // The event names the user and the address, never the password.
     refuse_connect(st, connack_code(result, is_v5(st)),
@@ -262,7 +263,7 @@ void handle_connect(const std::shared_ptr<connection_state>& self, mqtt::connect
   st.version = c.version;
   st.reader.set_version(c.version);
   st.keep_alive = c.keep_alive;
-  st.username = c.username;
+  st.username = c.username ? shared_text(*c.username) : shared_text();
   const bool v5 = is_v5(st);
   if (v5) {
     if (!take_connect_properties(st, c)) return;
@@ -307,7 +308,7 @@ void handle_connect(const std::shared_ptr<connection_state>& self, mqtt::connect
                        "' belongs to a bridge of this broker, from " + st.remote_address);
     return;
   }
-  st.client_id = c.client_id;
+  st.client_id = shared_text(c.client_id);
   if (c.will && !valid_will(st, *c.will)) return;
 
   st.stage = phase::authenticating;

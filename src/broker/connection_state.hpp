@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "broker/authenticator.hpp"
+#include "broker/shared_text.hpp"
 #include "broker/topic_levels.hpp"
 #include "broker/transport_link.hpp"
 #include "mqtt/packet.hpp"
@@ -79,8 +80,9 @@ struct connection_state {
   std::string remote_address;
   const char* transport;  // the listener's kind, or "bridge" (transport_name())
   std::chrono::system_clock::time_point connected_at;  // set when CONNACK accepted it
-  std::string client_id;
-  std::optional<std::string> username;
+  // Shared with the session (shared_text.hpp): one heap copy of a long client id, not two.
+  shared_text client_id;
+  shared_text username;  // has_value(): the client gave one
   mqtt::packet_reader reader;
   std::string control_out;  // acknowledgements and other replies, already encoded
   clock::time_point opened = clock::now();

@@ -40,20 +40,20 @@ class persistence {
   virtual void retained_stored(const message_ptr& msg) = 0;
   virtual void retained_erased(std::string_view topic) = 0;
 
-  virtual void session_stored(const std::string& client_id, const std::string& username) = 0;
-  virtual void session_erased(const std::string& client_id) = 0;
+  virtual void session_stored(std::string_view client_id, std::string_view username) = 0;
+  virtual void session_erased(std::string_view client_id) = 0;
   // The session's expiry interval, and when its last connection ended (nullopt while a
   // connection serves it), so a finite expiry keeps counting across a restart. Sessions stored
   // without this record (older stores, 3.1.1) never expire.
   virtual void session_expiry_stored(
-      const std::string& client_id, std::uint32_t expiry_interval,
+      std::string_view client_id, std::uint32_t expiry_interval,
       std::optional<std::chrono::system_clock::time_point> ended_at) = 0;
-  virtual void subscription_stored(const std::string& client_id, const mqtt::subscription& sub) = 0;
-  virtual void subscription_erased(const std::string& client_id, std::string_view filter) = 0;
-  virtual void delivery_stored(const std::string& client_id, const stored_delivery& d) = 0;
-  virtual void delivery_erased(const std::string& client_id, std::uint64_t seq) = 0;
-  virtual void incoming_qos2_stored(const std::string& client_id, std::uint16_t packet_id) = 0;
-  virtual void incoming_qos2_erased(const std::string& client_id, std::uint16_t packet_id) = 0;
+  virtual void subscription_stored(std::string_view client_id, const mqtt::subscription& sub) = 0;
+  virtual void subscription_erased(std::string_view client_id, std::string_view filter) = 0;
+  virtual void delivery_stored(std::string_view client_id, const stored_delivery& d) = 0;
+  virtual void delivery_erased(std::string_view client_id, std::uint64_t seq) = 0;
+  virtual void incoming_qos2_stored(std::string_view client_id, std::uint16_t packet_id) = 0;
+  virtual void incoming_qos2_erased(std::string_view client_id, std::uint16_t packet_id) = 0;
 
   // Strict durability: `fn` runs (on any thread) once every change queued so far is on disk.
   virtual void when_durable(std::function<void()> fn) = 0;

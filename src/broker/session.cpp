@@ -24,7 +24,7 @@ std::size_t queue_cost(const message& m) {
          per_message_overhead;
 }
 
-session::session(std::string client_id, std::uint32_t expiry_interval, const broker_config& limits,
+session::session(shared_text client_id, std::uint32_t expiry_interval, const broker_config& limits,
                  persistence* store, buffer_pool* pool)
     : client_id_(std::move(client_id)),
       expiry_interval_(expiry_interval),

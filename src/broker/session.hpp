@@ -22,6 +22,7 @@
 #include "broker/broker_config.hpp"
 #include "broker/message.hpp"
 #include "broker/persistence.hpp"
+#include "broker/shared_text.hpp"
 #include "broker/striped_counter.hpp"
 #include "mqtt/packet.hpp"
 
@@ -95,13 +96,18 @@ class session {
   // A session that outlives its connection (expiry > 0) reports every change of its QoS 1/2
   // state to `store` (which may be null) once mark_persisted() was called.
   // `pool` (may be null) is charged for what the session queues.
-  session(std::string client_id, std::uint32_t expiry_interval, const broker_config& limits,
+  // `client_id` is shared with the connection that made the session: one copy of it for both.
+  session(shared_text client_id, std::uint32_t expiry_interval, const broker_config& limits,
           persistence* store, buffer_pool* pool = nullptr);
+  session(std::string_view client_id, std::uint32_t expiry_interval, const broker_config& limits,
+          persistence* store, buffer_pool* pool = nullptr)
+      : session(shared_text(client_id), expiry_interval, limits, store, pool) {}
   ~session();
   session(const session&) = delete;
   session& operator=(const session&) = delete;
 
-  const std::string& client_id() const { return client_id_; }
+  std::string_view client_id() const { return client_id_; }
+  const shared_text& shared_client_id() const { return client_id_; }
   // Ends with its network connection.
   bool clean() const { return expiry_interval_ == 0; }
   std::uint32_t expiry_interval() const { return expiry_interval_; }
@@ -115,8 +121,9 @@ class session {
   void set_send_limits(const send_limits& l) { send_limits_ = l; }
   const send_limits& limits_of_client() const { return send_limits_; }
   // The user the session's current (or last) connection logged in as; access control uses it.
-  const std::string& username() const { return username_; }
-  void set_username(std::string name) { username_ = std::move(name); }
+  // Empty when the client gave none.
+  std::string_view username() const { return username_; }
+  void set_username(shared_text name) { username_ = std::move(name); }
   // The session of a bridge's internal connection (see transport_link::internal()).
   bool bridge() const { return bridge_; }
   void set_bridge(bool bridge) { bridge_ = bridge; }
@@ -219,7 +226,7 @@ class session {
 
   // The small fields sit together, so that no padding sits between them: every session, of
   // every idle client, carries one of these.
-  std::string client_id_;
+  shared_text client_id_;
   std::uint32_t expiry_interval_;
   std::uint16_t last_packet_id_ = 0;
   bool persisted_ = false;
@@ -234,7 +241,7 @@ class session {
   // What the charged messages in flight cost: the part of queued_bytes_ the offline limits
   // leave out. At most inflight_bytes_.
   std::uint32_t inflight_cost_ = 0;
-  std::string username_;
+  shared_text username_;
   const broker_config& limits_;
   persistence* store_;
   std::uint64_t next_seq_ = 1;

@@ -185,45 +185,44 @@ void broker_store::retained_erased(std::string_view topic) {
   record(records::retained_key(topic), std::nullopt);
 }
 
-void broker_store::session_stored(const std::string& client_id, const std::string& username) {
-  record(records::session_key(client_id), username);
+void broker_store::session_stored(std::string_view client_id, std::string_view username) {
+  record(records::session_key(client_id), std::string(username));
 }
 
-void broker_store::session_erased(const std::string& client_id) {
+void broker_store::session_erased(std::string_view client_id) {
   record(records::session_key(client_id), std::nullopt);
   record(records::expiry_key(client_id), std::nullopt);
 }
 
 void broker_store::session_expiry_stored(
-    const std::string& client_id, std::uint32_t expiry_interval,
+    std::string_view client_id, std::uint32_t expiry_interval,
     std::optional<std::chrono::system_clock::time_point> ended_at) {
   record(records::expiry_key(client_id), records::expiry_value(expiry_interval, ended_at));
 }
 
-void broker_store::subscription_stored(const std::string& client_id,
-                                       const mqtt::subscription& sub) {
+void broker_store::subscription_stored(std::string_view client_id, const mqtt::subscription& sub) {
   record(records::subscription_key(client_id, sub.filter), records::subscription_value(sub));
 }
 
-void broker_store::subscription_erased(const std::string& client_id, std::string_view filter) {
+void broker_store::subscription_erased(std::string_view client_id, std::string_view filter) {
   record(records::subscription_key(client_id, filter), std::nullopt);
 }
 
-void broker_store::delivery_stored(const std::string& client_id, const broker::stored_delivery& d) {
+void broker_store::delivery_stored(std::string_view client_id, const broker::stored_delivery& d) {
   // A delivery's first record has packet id 0 (queued) and a key never used before.
   const bool first = d.packet_id == 0 && !d.released;
   record(records::delivery_key(client_id, d.seq), records::delivery_value(d), first);
 }
 
-void broker_store::delivery_erased(const std::string& client_id, std::uint64_t seq) {
+void broker_store::delivery_erased(std::string_view client_id, std::uint64_t seq) {
   record(records::delivery_key(client_id, seq), std::nullopt);
 }
 
-void broker_store::incoming_qos2_stored(const std::string& client_id, std::uint16_t packet_id) {
+void broker_store::incoming_qos2_stored(std::string_view client_id, std::uint16_t packet_id) {
   record(records::incoming_key(client_id, packet_id), std::string());
 }
 
-void broker_store::incoming_qos2_erased(const std::string& client_id, std::uint16_t packet_id) {
+void broker_store::incoming_qos2_erased(std::string_view client_id, std::uint16_t packet_id) {
   record(records::incoming_key(client_id, packet_id), std::nullopt);
 }
 

@@ -56,17 +56,17 @@ class broker_store final : public broker::persistence {
   // broker::persistence
   void retained_stored(const broker::message_ptr& msg) override;
   void retained_erased(std::string_view topic) override;
-  void session_stored(const std::string& client_id, const std::string& username) override;
-  void session_erased(const std::string& client_id) override;
+  void session_stored(std::string_view client_id, std::string_view username) override;
+  void session_erased(std::string_view client_id) override;
   void session_expiry_stored(
-      const std::string& client_id, std::uint32_t expiry_interval,
+      std::string_view client_id, std::uint32_t expiry_interval,
       std::optional<std::chrono::system_clock::time_point> ended_at) override;
-  void subscription_stored(const std::string& client_id, const mqtt::subscription& sub) override;
-  void subscription_erased(const std::string& client_id, std::string_view filter) override;
-  void delivery_stored(const std::string& client_id, const broker::stored_delivery& d) override;
-  void delivery_erased(const std::string& client_id, std::uint64_t seq) override;
-  void incoming_qos2_stored(const std::string& client_id, std::uint16_t packet_id) override;
-  void incoming_qos2_erased(const std::string& client_id, std::uint16_t packet_id) override;
+  void subscription_stored(std::string_view client_id, const mqtt::subscription& sub) override;
+  void subscription_erased(std::string_view client_id, std::string_view filter) override;
+  void delivery_stored(std::string_view client_id, const broker::stored_delivery& d) override;
+  void delivery_erased(std::string_view client_id, std::uint64_t seq) override;
+  void incoming_qos2_stored(std::string_view client_id, std::uint16_t packet_id) override;
+  void incoming_qos2_erased(std::string_view client_id, std::uint16_t packet_id) override;
   void when_durable(std::function<void()> fn) override;
 
  private:

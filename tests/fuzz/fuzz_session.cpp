@@ -97,16 +97,16 @@ class fuzz_persistence : public broker::persistence {
  public:
   void retained_stored(const broker::message_ptr&) override {}
   void retained_erased(std::string_view) override {}
-  void session_stored(const std::string&, const std::string&) override {}
-  void session_erased(const std::string&) override {}
-  void session_expiry_stored(const std::string&, std::uint32_t,
+  void session_stored(std::string_view, std::string_view) override {}
+  void session_erased(std::string_view) override {}
+  void session_expiry_stored(std::string_view, std::uint32_t,
                              std::optional<std::chrono::system_clock::time_point>) override {}
-  void subscription_stored(const std::string&, const mqtt::subscription&) override {}
-  void subscription_erased(const std::string&, std::string_view) override {}
-  void delivery_stored(const std::string&, const broker::stored_delivery&) override {}
-  void delivery_erased(const std::string&, std::uint64_t) override {}
-  void incoming_qos2_stored(const std::string&, std::uint16_t) override {}
-  void incoming_qos2_erased(const std::string&, std::uint16_t) override {}
+  void subscription_stored(std::string_view, const mqtt::subscription&) override {}
+  void subscription_erased(std::string_view, std::string_view) override {}
+  void delivery_stored(std::string_view, const broker::stored_delivery&) override {}
+  void delivery_erased(std::string_view, std::uint64_t) override {}
+  void incoming_qos2_stored(std::string_view, std::uint16_t) override {}
+  void incoming_qos2_erased(std::string_view, std::uint16_t) override {}
   void when_durable(std::function<void()> fn) override { waiting_.push_back(std::move(fn)); }
   void durable() {
     auto fns = std::move(waiting_);

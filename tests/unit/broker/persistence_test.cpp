@@ -18,35 +18,35 @@ class recording_store : public persistence {
     retained[std::string(m->topic())] = std::string(m->payload());
   }
   void retained_erased(std::string_view topic) override { retained.erase(std::string(topic)); }
-  void session_stored(const std::string& id, const std::string& user) override {
-    sessions[id] = user;
+  void session_stored(std::string_view id, std::string_view user) override {
+    sessions[std::string(id)] = std::string(user);
   }
-  void session_erased(const std::string& id) override {
-    sessions.erase(id);
-    expiries.erase(id);
+  void session_erased(std::string_view id) override {
+    sessions.erase(std::string(id));
+    expiries.erase(std::string(id));
   }
-  void session_expiry_stored(const std::string& id, std::uint32_t interval,
+  void session_expiry_stored(std::string_view id, std::uint32_t interval,
                              std::optional<std::chrono::system_clock::time_point> ended) override {
-    expiries[id] = {interval, ended};
+    expiries[std::string(id)] = {interval, ended};
   }
-  void subscription_stored(const std::string& id, const mqtt::subscription& s) override {
-    subscriptions[id + "|" + s.filter] = s;
+  void subscription_stored(std::string_view id, const mqtt::subscription& s) override {
+    subscriptions[std::string(id) + "|" + s.filter] = s;
   }
-  void subscription_erased(const std::string& id, std::string_view filter) override {
-    subscriptions.erase(id + "|" + std::string(filter));
+  void subscription_erased(std::string_view id, std::string_view filter) override {
+    subscriptions.erase(std::string(id) + "|" + std::string(filter));
   }
-  void delivery_stored(const std::string& id, const stored_delivery& d) override {
-    deliveries[{id, d.seq}] = d;
+  void delivery_stored(std::string_view id, const stored_delivery& d) override {
+    deliveries[{std::string(id), d.seq}] = d;
     ++delivery_writes;
   }
-  void delivery_erased(const std::string& id, std::uint64_t seq) override {
-    deliveries.erase({id, seq});
+  void delivery_erased(std::string_view id, std::uint64_t seq) override {
+    deliveries.erase({std::string(id), seq});
   }
-  void incoming_qos2_stored(const std::string& id, std::uint16_t pid) override {
-    incoming[{id, pid}] = true;
+  void incoming_qos2_stored(std::string_view id, std::uint16_t pid) override {
+    incoming[{std::string(id), pid}] = true;
   }
-  void incoming_qos2_erased(const std::string& id, std::uint16_t pid) override {
-    incoming.erase({id, pid});
+  void incoming_qos2_erased(std::string_view id, std::uint16_t pid) override {
+    incoming.erase({std::string(id), pid});
   }
   void when_durable(std::function<void()> fn) override { waiting.push_back(std::move(fn)); }
 
