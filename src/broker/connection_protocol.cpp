@@ -211,10 +211,37 @@ void checked(const std::weak_ptr<connection_state>& weak, broker_state& broker,
     if (result != auth_result::accepted && hold > std::chrono::steady_clock::duration::zero()) {
       l.refusal = result;
       l.until = now + hold;
-      again->held = std::move(*shared);
+      again->more().held = std::move(*shared);
       return;
     }
     finish_connect(again, result, *l.connect, l.assigned_id, l.keep_alive_cut);
+  });
+}
+
+// Checks `login` now, or holds it in the connection (connection_extras::held) while the login
+// throttle makes it wait; resume_login() brings it back then.
+void check_login(const std::shared_ptr<connection_state>& self, std::unique_ptr<held_login> login,
+                 std::chrono::steady_clock::time_point now) {
+  connection_state& st = *self;
+  const std::optional<std::chrono::steady_clock::time_point> wait =
+      st.broker.throttle().before_check(login->who.username.value_or(""),
+                                        host_of(login->who.remote_address), now);
+  if (wait) {
+    login->until = *wait;
+    if (!login->counted) {
+      login->counted = true;
+      limit_counters::add(st.broker.counters().limits.logins_throttled);
+    }
+    st.more().held = std::move(login);
+    return;
+  }
+  auto checking = std::make_shared<std::unique_ptr<held_login>>(std::move(login));
+  const credentials who = (*checking)->who;
+  std::weak_ptr<connection_state> weak = self;
+  broker_state& broker = st.broker;
+  // The verdict may come from another thread; it continues on this connection's own thread.
+  broker.auth().authenticate(who, [weak, &broker, checking](auth_result result) {
+    checked(weak, broker, std::move(*checking), result);
   });
 }
 
@@ -322,8 +349,9 @@ void handle_connect(const std::shared_ptr<connection_state>& self, mqtt::connect
   login->connect = std::make_shared<mqtt::connect_packet>(std::move(c));
   login->assigned_id = assigned_id;
   login->keep_alive_cut = keep_alive_cut;
-  st.held = std::move(login);
-  resume_login(self, std::chrono::steady_clock::now());
+  // Not kept in the connection unless the throttle holds it: the extras block it would need
+  // would stay with every connection.
+  check_login(self, std::move(login), std::chrono::steady_clock::now());
 }
 
 void acknowledge_publish(const std::shared_ptr<connection_state>& self, mqtt::qos q,
@@ -375,17 +403,19 @@ bool resolve_topic_alias(connection_state& st, mqtt::publish_view& p) {
     return false;
   }
   if (p.topic.empty()) {
-    if (!st.aliases_in || (*st.aliases_in)[*alias].empty()) {
+    const auto* in = st.extras ? st.extras->aliases_in.get() : nullptr;
+    if (!in || (*in)[*alias].empty()) {
       close_with(st, log_level::notice,
                  "PUBLISH with topic alias " + std::to_string(*alias) + " that was never set",
                  rc::protocol_error);
       return false;
     }
-    p.topic = (*st.aliases_in)[*alias];  // a view: the alias is not reset while it is used
+    p.topic = (*in)[*alias];  // a view: the alias is not reset while it is used
   } else if (mqtt::valid_topic_name(p.topic)) {
     // Sized once, at the first alias: a view of one entry is never moved by a later one.
-    if (!st.aliases_in) st.aliases_in = std::make_unique<std::vector<std::string>>(allowed + 1);
-    (*st.aliases_in)[*alias] = p.topic;
+    auto& in = st.more().aliases_in;
+    if (!in) in = std::make_unique<std::vector<std::string>>(allowed + 1);
+    (*in)[*alias] = p.topic;
   }
   return true;
 }
@@ -618,10 +648,12 @@ void encode_publish_v5(connection_state& st, const outgoing_publish& o, std::str
   if (st.client_alias_max > 0) {
     // Aliases the broker picks for its own sends, up to the client's Topic Alias Maximum
     // [MQTT-3.3.2-11]: the first PUBLISH sets one with the topic, later ones send it alone.
-    if (!st.aliases_out)
-      st.aliases_out = std::make_unique<
+    auto& out = st.more().aliases_out;
+    if (!out) {
+      out = std::make_unique<
           std::unordered_map<std::string, std::uint16_t, level_hash, std::equal_to<>>>();
-    auto& aliases = *st.aliases_out;
+    }
+    auto& aliases = *out;
     auto it = aliases.find(m.topic());
     if (it != aliases.end()) {
       topic = {};
@@ -670,40 +702,22 @@ void close_with(connection_state& st, log_level level, std::string reason, std::
   }
   // A connected client's line comes with "disconnected:"; before that, say it here.
   if (!st.announced) st.broker.log().log(level, st.client_id, reason);
-  st.close_reason = std::make_unique<std::string>(std::move(reason));
+  st.more().close_reason = std::make_unique<std::string>(std::move(reason));
 }
 
 void resume_login(const std::shared_ptr<connection_state>& self,
                   std::chrono::steady_clock::time_point now) {
   connection_state& st = *self;
-  if (st.stage != phase::authenticating || !st.held) return;
-  held_login& login = *st.held;
-  if (login.refusal) {
-    if (now < login.until) return;
-    const auth_result result = *login.refusal;
-    const std::unique_ptr<held_login> done = std::move(st.held);
+  if (st.stage != phase::authenticating || !st.held()) return;
+  std::unique_ptr<held_login>& login = st.extras->held;
+  if (login->refusal) {
+    if (now < login->until) return;
+    const auth_result result = *login->refusal;
+    const std::unique_ptr<held_login> done = std::move(login);
     finish_connect(self, result, *done->connect, done->assigned_id, done->keep_alive_cut);
     return;
   }
-  const std::optional<std::chrono::steady_clock::time_point> wait =
-      st.broker.throttle().before_check(login.who.username.value_or(""),
-                                        host_of(login.who.remote_address), now);
-  if (wait) {
-    login.until = *wait;
-    if (!login.counted) {
-      login.counted = true;
-      limit_counters::add(st.broker.counters().limits.logins_throttled);
-    }
-    return;
-  }
-  auto checking = std::make_shared<std::unique_ptr<held_login>>(std::move(st.held));
-  const credentials who = (*checking)->who;
-  std::weak_ptr<connection_state> weak = self;
-  broker_state& broker = st.broker;
-  // The verdict may come from another thread; it continues on this connection's own thread.
-  broker.auth().authenticate(who, [weak, &broker, checking](auth_result result) {
-    checked(weak, broker, std::move(*checking), result);
-  });
+  check_login(self, std::move(login), now);
 }
 
 void process_input(const std::shared_ptr<connection_state>& self) {

@@ -48,6 +48,21 @@ inline const char* transport_name(std::string_view kind) {
   return "mqtt";
 }
 
+// What few connections need, in one block made on first use: an idle connection carries one
+// pointer for all of it. (The will is not here: other threads read it under broker_state's lock,
+// while this block is made on the connection's own thread without it.)
+struct connection_extras {
+  std::unique_ptr<held_login> held;  // while the login throttle holds the CONNECT
+  // 5.0 topic aliases, each table built on first use: the one the client may fill holds Topic
+  // Alias Maximum + 1 strings. The client's: topic alias -> topic name.
+  std::unique_ptr<std::vector<std::string>> aliases_in;
+  // Ours, towards the client.
+  std::unique_ptr<std::unordered_map<std::string, std::uint16_t, level_hash, std::equal_to<>>>
+      aliases_out;
+  // Why the broker ended the connection, for the log; set only then.
+  std::unique_ptr<std::string> close_reason;
+};
+
 struct connection_state {
   using clock = std::chrono::steady_clock;
 
@@ -76,7 +91,6 @@ struct connection_state {
   std::atomic<std::uint64_t> messages_in{0};
   std::atomic<std::uint64_t> messages_out{0};
 
-  std::unique_ptr<held_login> held;  // while authenticating, when the login throttle holds it
   std::string remote_address;
   const char* transport;  // the listener's kind, or "bridge" (transport_name())
   std::chrono::system_clock::time_point connected_at;  // set when CONNACK accepted it
@@ -87,15 +101,13 @@ struct connection_state {
   std::string control_out;  // acknowledgements and other replies, already encoded
   clock::time_point opened = clock::now();
   clock::time_point last_received = clock::now();
-  // 5.0 topic aliases, both built on first use: few clients use them, and an idle connection
-  // should cost little (the table the client may fill holds Topic Alias Maximum + 1 strings).
-  // The client's: topic alias -> topic name.
-  std::unique_ptr<std::vector<std::string>> aliases_in;
-  // Ours, towards the client.
-  std::unique_ptr<std::unordered_map<std::string, std::uint16_t, level_hash, std::equal_to<>>>
-      aliases_out;
-  // Why the broker ended the connection, for the log; set only then, so by pointer.
-  std::unique_ptr<std::string> close_reason;
+  // Made on first use (connection_extras); belongs to the connection's own thread.
+  std::unique_ptr<connection_extras> extras;
+  connection_extras& more() {
+    if (!extras) extras = std::make_unique<connection_extras>();
+    return *extras;
+  }
+  held_login* held() const { return extras ? extras->held.get() : nullptr; }
 
   // 5.0 (left at these values for 3.1 / 3.1.1):
   std::uint32_t session_expiry = 0;     // as the CONNECT (or a later DISCONNECT) set it

@@ -2,6 +2,9 @@
 
 #include "mqtt/packet_reader.hpp"
 
+#include <algorithm>
+#include <limits>
+
 #include "mqtt/decode_detail.hpp"
 #include "mqtt/decoder.hpp"
 
@@ -14,7 +17,11 @@ constexpr std::size_t retained_capacity = 64 * 1024;
 
 }  // namespace
 
-packet_reader::packet_reader(std::size_t max_packet_size) : max_packet_size_(max_packet_size) {}
+// No remaining length exceeds 268,435,455 [MQTT-1.5.5]: a limit above 32 bits refuses what one
+// of 0xFFFFFFFF does.
+packet_reader::packet_reader(std::size_t max_packet_size)
+    : max_packet_size_(static_cast<std::uint32_t>(
+          std::min<std::size_t>(max_packet_size, std::numeric_limits<std::uint32_t>::max()))) {}
 
 void packet_reader::feed(std::span<const std::uint8_t> bytes) {
   // After an error the connection is closing: keep nothing more.
@@ -43,14 +50,12 @@ void packet_reader::lend(std::span<const std::uint8_t> bytes) {
   std::string().swap(buffer_);  // nothing unfinished: no buffer while the bytes are lent
   consumed_ = 0;
   lent_ = bytes;
-  lent_consumed_ = 0;
 }
 
 void packet_reader::keep_rest() {
   if (lent_.empty()) return;
-  const auto rest = lent_.subspan(lent_consumed_);
+  const auto rest = lent_;
   lent_ = {};
-  lent_consumed_ = 0;
   if (failed_ == decode_error::none && !rest.empty()) feed(rest);
 }
 
@@ -70,9 +75,9 @@ packet_reader::result packet_reader::next_packet(publish_view* publish) {
     return out;
   }
   const bool lent = !lent_.empty();
-  const auto* data = lent ? lent_.data() + lent_consumed_
-                          : reinterpret_cast<const std::uint8_t*>(buffer_.data()) + consumed_;
-  const std::size_t available = lent ? lent_.size() - lent_consumed_ : buffer_.size() - consumed_;
+  const auto* data =
+      lent ? lent_.data() : reinterpret_cast<const std::uint8_t*>(buffer_.data()) + consumed_;
+  const std::size_t available = lent ? lent_.size() : buffer_.size() - consumed_;
   auto fail = [&](decode_error e) {
     failed_ = e;
     out.state = status::error;
@@ -104,7 +109,11 @@ packet_reader::result packet_reader::next_packet(publish_view* publish) {
   if (available - header_size < remaining_length) return out;  // need_more
 
   const std::span body(data + header_size, remaining_length);
-  (lent ? lent_consumed_ : consumed_) += header_size + remaining_length;
+  if (lent) {
+    lent_ = lent_.subspan(header_size + remaining_length);
+  } else {
+    consumed_ += header_size + remaining_length;
+  }
   out.wire_size = header_size + remaining_length;
   if (publish != nullptr && static_cast<packet_type>(data[0] >> 4) == packet_type::publish) {
     // The bytes stay where they are until the next feed(), lend() or keep_rest().

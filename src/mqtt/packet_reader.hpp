@@ -47,9 +47,7 @@ class packet_reader {
   // publish): valid until the next feed(), lend() or keep_rest().
   result next(publish_view& publish);
 
-  std::size_t buffered() const {
-    return buffer_.size() - consumed_ + (lent_.size() - lent_consumed_);
-  }
+  std::size_t buffered() const { return buffer_.size() - consumed_ + lent_.size(); }
   // Memory the buffer holds: at most about one read plus one unfinished packet, because consumed
   // bytes are dropped at the next feed().
   std::size_t capacity() const { return buffer_.capacity(); }
@@ -57,12 +55,12 @@ class packet_reader {
  private:
   result next_packet(publish_view* publish);
 
-  std::size_t max_packet_size_;
+  // Ordered so that no padding sits between the fields: every connection holds a reader.
   std::string buffer_;
   std::size_t consumed_ = 0;
-  std::span<const std::uint8_t> lent_;  // between lend() and keep_rest(); empty otherwise
-  std::size_t lent_consumed_ = 0;
-  // The two one-byte fields together, after the others: every connection holds a reader.
+  // Between lend() and keep_rest(), what of the lent bytes is not decoded yet; empty otherwise.
+  std::span<const std::uint8_t> lent_;
+  std::uint32_t max_packet_size_;
   protocol_version version_ = protocol_version::v3_1_1;
   decode_error failed_ = decode_error::none;
 };
