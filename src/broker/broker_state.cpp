@@ -106,7 +106,7 @@ bool broker_state::attach(connection_state& conn, bool clean_start,
       // A clean session lasts as long as its network connection [MQTT-3.1.2-6]; Clean Start
       // discards the old one [MQTT-3.1.2-4]; an expired one is gone even if the tick that
       // ends it has not come yet (just after a restart, say).
-      const bool expired = existing.ends_at && *existing.ends_at <= steady::now();
+      const bool expired = existing.ends_at <= steady::now();
       if (clean_start || existing.clean() || expired) {
         end_session_locked(existing);
         it = sessions_.end();
@@ -138,7 +138,7 @@ bool broker_state::attach(connection_state& conn, bool clean_start,
       it->second->prepare_resend();
     }
     session& s = *it->second;
-    s.ends_at.reset();
+    s.ends_at = session::no_end;
     s.set_username(conn.username);
     s.set_send_limits(limits);
     s.set_bridge(conn.internal);
@@ -222,7 +222,7 @@ void broker_state::publish_or_delay_will_locked(const connection_state& conn,
   // The will waits for its delay, but not past the end of the session [MQTT-3.1.3-9].
   if (delay > 0 && survivor) {
     auto due = steady::now() + std::chrono::seconds(delay);
-    if (survivor->ends_at && *survivor->ends_at < due) due = *survivor->ends_at;
+    due = std::min(due, survivor->ends_at);
     delayed_wills_[conn.client_id.str()] = {due, conn.username, std::move(will)};
     return;
   }
@@ -277,7 +277,7 @@ void broker_state::expire(steady::time_point now) {
   }
   std::vector<session*> ended;
   for (auto& [id, s] : sessions_) {
-    if (!s->owner && s->ends_at && *s->ends_at <= now) ended.push_back(s.get());
+    if (!s->owner && s->ends_at <= now) ended.push_back(s.get());
   }
   for (session* s : ended) {
     log_.log(log_level::info, s->client_id(),
@@ -319,17 +319,16 @@ void broker_state::end_session_locked(session& s) {
 bool broker_state::add_subscription_locked(session& s, const mqtt::subscription& sub,
                                            bool restoring) {
   const bool is_new = route_subscription_locked(s, sub);
-  s.subscriptions()[sub.filter] = sub;
+  s.set_subscription(sub);
   if (!restoring && store_ && s.persisted()) store_->subscription_stored(s.client_id(), sub);
   return is_new;
 }
 
 bool broker_state::remove_subscription_locked(session& s, std::string_view filter) {
-  auto it = s.subscriptions().find(filter);
-  if (it == s.subscriptions().end()) return false;
+  if (!s.subscriptions().contains(filter)) return false;
   unroute_subscription_locked(s, filter);
   if (store_ && s.persisted()) store_->subscription_erased(s.client_id(), filter);
-  s.subscriptions().erase(it);
+  s.erase_subscription(filter);
   return true;
 }
 
@@ -338,7 +337,7 @@ void broker_state::remove_all_subscriptions_locked(session& s, bool restoring) {
     unroute_subscription_locked(s, filter);
     if (!restoring && store_ && s.persisted()) store_->subscription_erased(s.client_id(), filter);
   }
-  s.subscriptions().clear();
+  s.clear_subscriptions();
 }
 
 bool broker_state::route_subscription_locked(session& s, const mqtt::subscription& sub) {

@@ -115,8 +115,11 @@ class session {
   // Durable storage holds this session: changes go there until it ends.
   bool persisted() const { return persisted_; }
   void mark_persisted() { persisted_ = true; }
-  // While offline: when a finite session expiry ends it.
-  std::optional<std::chrono::steady_clock::time_point> ends_at;
+  // While offline: when a finite session expiry ends it; no_end otherwise (online, or a
+  // session that never expires). A sentinel, not an optional: 8 bytes less for every session.
+  static constexpr std::chrono::steady_clock::time_point no_end =
+      std::chrono::steady_clock::time_point::max();
+  std::chrono::steady_clock::time_point ends_at = no_end;
 
   void set_send_limits(const send_limits& l) { send_limits_ = l; }
   const send_limits& limits_of_client() const { return send_limits_; }
@@ -128,7 +131,25 @@ class session {
   bool bridge() const { return bridge_; }
   void set_bridge(bool bridge) { bridge_ = bridge; }
 
-  std::map<std::string, mqtt::subscription, std::less<>>& subscriptions() { return subscriptions_; }
+  using subscription_map = std::map<std::string, mqtt::subscription, std::less<>>;
+  // By filter; empty until the first SUBSCRIBE (the map is made then: many clients never
+  // subscribe, and an empty std::map is 48 bytes).
+  const subscription_map& subscriptions() const {
+    static const subscription_map none;
+    return subscriptions_ ? *subscriptions_ : none;
+  }
+  // Adds the subscription, or replaces the one with its filter.
+  void set_subscription(const mqtt::subscription& sub) {
+    if (!subscriptions_) subscriptions_ = std::make_unique<subscription_map>();
+    (*subscriptions_)[sub.filter] = sub;
+  }
+  void erase_subscription(std::string_view filter) {
+    if (!subscriptions_) return;
+    if (auto it = subscriptions_->find(filter); it != subscriptions_->end()) {
+      subscriptions_->erase(it);
+    }
+  }
+  void clear_subscriptions() { subscriptions_.reset(); }
 
   // Connected (live) sessions are bounded by max_client_buffer_bytes; offline ones by
   // max_queued_messages and max_queued_bytes. Going offline trims the queue to the offline
@@ -245,7 +266,7 @@ class session {
   const broker_config& limits_;
   persistence* store_;
   std::uint64_t next_seq_ = 1;
-  std::map<std::string, mqtt::subscription, std::less<>> subscriptions_;
+  std::unique_ptr<subscription_map> subscriptions_;
   // Built on first use: libstdc++ allocates a deque's first block eagerly, and most sessions
   // (idle sensors) never queue anything.
   std::deque<outgoing_publish>& queue();
@@ -260,14 +281,16 @@ class session {
   enqueue_result enqueue_offline(outgoing_publish p);
   std::unique_ptr<std::deque<outgoing_publish>> queue_;
   std::size_t queued_bytes_ = 0;
-  std::size_t exempt_queued_ = 0;  // queued retained messages charged to no budget
   buffer_pool* pool_;
   std::size_t live_limit_ = 0;
   // In the order first sent [MQTT-4.6.0-1]. A deque: the oldest leaves first, without moving
   // the rest; built on first use, like the queue.
   std::deque<inflight_entry>& inflight_list();
   std::unique_ptr<std::deque<inflight_entry>> inflight_;
-  std::size_t pending_inflight_ = 0;
+  // Bounded by the in-flight window (at most 65535 packet ids), and the exempt ones by the
+  // retained store's size (exempt_up_to), far below 2^32: 32 bits each, side by side.
+  std::uint32_t pending_inflight_ = 0;
+  std::uint32_t exempt_queued_ = 0;  // queued retained messages charged to no budget
   // Built on first use too: only QoS 2 publishers ever need it.
   std::unordered_set<std::uint16_t>& incoming();
   std::unique_ptr<std::unordered_set<std::uint16_t>> incoming_qos2_;
