@@ -268,7 +268,7 @@ void bridge_engine::handle_remote_publish(mqtt::publish_packet& p) {
 void bridge_engine::connect_local() {
   close_local();
   local_reader_ = std::make_unique<mqtt::packet_reader>(core_.config().max_packet_size);
-  local_ = std::make_unique<broker::connection>(core_, local_link_, "bridge " + settings_.name,
+  local_ = std::make_shared<broker::connection>(core_, local_link_, "bridge " + settings_.name,
                                                 "bridge");
   mqtt::connect_packet c;
   c.version = mqtt::protocol_version::v3_1_1;

@@ -78,6 +78,9 @@ class bridge_engine {
   bool refused_protocol() const { return refused_protocol_; }
   const bridge_counters& counters() const { return counters_; }
   const bridge_settings& settings() const { return settings_; }
+  // What owns the local connection, for local_link's transport_link::lifetime(); empty while
+  // there is none.
+  std::shared_ptr<void> local_lifetime() const { return local_; }
 
  private:
   void handle_remote(mqtt::packet& p);
@@ -109,7 +112,7 @@ class bridge_engine {
   bool ping_outstanding_ = false;
   std::uint16_t next_subscribe_id_ = 0;
 
-  std::unique_ptr<broker::connection> local_;
+  std::shared_ptr<broker::connection> local_;
   std::unique_ptr<mqtt::packet_reader> local_reader_;
   std::string local_in_;  // packets for the local core, encoded, fed in one go
   // Remote QoS 2 publishes relayed into the local core and not yet released: when the remote

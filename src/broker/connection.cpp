@@ -12,16 +12,15 @@ namespace broker {
 
 connection::connection(broker_core& core, transport_link& link, std::string remote_address,
                        std::string transport)
-    : state_(std::make_shared<connection_state>(core.state(), link, std::move(remote_address),
-                                                core.config().max_packet_size,
-                                                std::move(transport))) {}
+    : state_(core.state(), link, std::move(remote_address), core.config().max_packet_size,
+             std::move(transport)) {}
 
 connection::~connection() {
   on_closed();
 }
 
 void connection::on_bytes(std::span<const std::uint8_t> bytes) {
-  connection_state& st = *state_;
+  connection_state& st = state_;
   if (st.stage == connection_state::phase::closing || st.stage == connection_state::phase::closed) {
     return;
   }
@@ -35,24 +34,24 @@ void connection::on_bytes(std::span<const std::uint8_t> bytes) {
 }
 
 void connection::take_output(output_batch& out) {
-  collect_output(*state_, out);
+  collect_output(state_, out);
 }
 
 void connection::notice_close_requests() {
-  broker::notice_close_requests(*state_);
+  broker::notice_close_requests(state_);
 }
 
 bool connection::close_requested() const {
-  return broker::close_requested(*state_);
+  return broker::close_requested(state_);
 }
 
 bool connection::should_close() const {
-  return state_->stage == connection_state::phase::closing ||
-         state_->stage == connection_state::phase::closed;
+  return state_.stage == connection_state::phase::closing ||
+         state_.stage == connection_state::phase::closed;
 }
 
 void connection::on_closed() {
-  connection_state& st = *state_;
+  connection_state& st = state_;
   if (st.stage == connection_state::phase::closed) return;
   const bool was_attached = st.stage == connection_state::phase::connected ||
                             (st.stage == connection_state::phase::closing && st.announced);
@@ -72,11 +71,11 @@ void connection::on_closed() {
 }
 
 void connection::shut_down() {
-  close_with(*state_, log_level::info, "broker shutting down", mqtt::reason::server_shutting_down);
+  close_with(state_, log_level::info, "broker shutting down", mqtt::reason::server_shutting_down);
 }
 
 connection::clock::time_point connection::deadline() const {
-  const connection_state& st = *state_;
+  const connection_state& st = state_;
   switch (st.stage) {
     case connection_state::phase::awaiting_connect:
       return st.opened + st.broker.config().connect_timeout;
@@ -94,7 +93,7 @@ connection::clock::time_point connection::deadline() const {
 }
 
 void connection::on_timer(clock::time_point now) {
-  connection_state& st = *state_;
+  connection_state& st = state_;
   if (now < deadline()) return;
   if (st.stage == connection_state::phase::connected) {
     close_with(st, log_level::info,
@@ -128,10 +127,10 @@ void connection::on_timer(clock::time_point now) {
 }
 
 std::string_view connection::client_id() const {
-  return state_->client_id;
+  return state_.client_id;
 }
 const std::string& connection::remote_address() const {
-  return state_->remote_address;
+  return state_.remote_address;
 }
 
 }  // namespace broker

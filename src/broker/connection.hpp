@@ -16,18 +16,19 @@
 #include <string>
 #include <string_view>
 
+#include "broker/connection_state.hpp"
 #include "broker/output_batch.hpp"
 #include "broker/transport_link.hpp"
 
 namespace broker {
 
 class broker_core;
-struct connection_state;
 
 class connection {
  public:
   using clock = std::chrono::steady_clock;
 
+  // `link` must answer lifetime() with what owns this connection (transport_link.hpp).
   // `transport`: the listener's kind (mqtt, ws, mqtts, wss), shown in the web UI and metrics.
   connection(broker_core& core, transport_link& link, std::string remote_address,
              std::string transport = "mqtt");
@@ -63,7 +64,10 @@ class connection {
   const std::string& remote_address() const;
 
  private:
-  std::shared_ptr<connection_state> state_;
+  // In place: the transport's object that holds this connection owns it, and weak references to
+  // it go through transport_link::lifetime(), so an idle connection costs no allocation and no
+  // control block of its own.
+  connection_state state_;
 };
 
 }  // namespace broker

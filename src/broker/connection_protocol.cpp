@@ -123,9 +123,8 @@ mqtt::properties connack_properties(const connection_state& st, const broker_con
   return props;
 }
 
-void finish_connect(const std::shared_ptr<connection_state>& self, auth_result result,
-                    const mqtt::connect_packet& connect, bool assigned_id, bool keep_alive_cut) {
-  connection_state& st = *self;
+void finish_connect(connection_state& st, auth_result result, const mqtt::connect_packet& connect,
+                    bool assigned_id, bool keep_alive_cut) {
   if (st.stage != phase::authenticating) return;
   const std::string user = st.username.has_value() ? "'" + st.username.str() + "'" : "(none)";
   if (result != auth_result::accepted) {
@@ -169,7 +168,7 @@ void finish_connect(const std::shared_ptr<connection_state>& self, auth_result r
                           std::to_string(st.keep_alive) + " s, " + session_text +
                           (present ? ", session resumed" : "") + ")");
   // Packets the client sent behind its CONNECT waited for the verdict.
-  process_input(self);
+  process_input(st);
   wake_self(st);
 }
 
@@ -214,15 +213,14 @@ void checked(const std::weak_ptr<connection_state>& weak, broker_state& broker,
       again->more().held = std::move(*shared);
       return;
     }
-    finish_connect(again, result, *l.connect, l.assigned_id, l.keep_alive_cut);
+    finish_connect(*again, result, *l.connect, l.assigned_id, l.keep_alive_cut);
   });
 }
 
 // Checks `login` now, or holds it in the connection (connection_extras::held) while the login
 // throttle makes it wait; resume_login() brings it back then.
-void check_login(const std::shared_ptr<connection_state>& self, std::unique_ptr<held_login> login,
+void check_login(connection_state& st, std::unique_ptr<held_login> login,
                  std::chrono::steady_clock::time_point now) {
-  connection_state& st = *self;
   const std::optional<std::chrono::steady_clock::time_point> wait =
       st.broker.throttle().before_check(login->who.username.value_or(""),
                                         host_of(login->who.remote_address), now);
@@ -237,7 +235,7 @@ void check_login(const std::shared_ptr<connection_state>& self, std::unique_ptr<
   }
   auto checking = std::make_shared<std::unique_ptr<held_login>>(std::move(login));
   const credentials who = (*checking)->who;
-  std::weak_ptr<connection_state> weak = self;
+  std::weak_ptr<connection_state> weak = st.shared();
   broker_state& broker = st.broker;
   // The verdict may come from another thread; it continues on this connection's own thread.
   broker.auth().authenticate(who, [weak, &broker, checking](auth_result result) {
@@ -285,8 +283,7 @@ bool valid_will(connection_state& st, const mqtt::will_message& will) {
   return true;
 }
 
-void handle_connect(const std::shared_ptr<connection_state>& self, mqtt::connect_packet& c) {
-  connection_state& st = *self;
+void handle_connect(connection_state& st, mqtt::connect_packet& c) {
   st.version = c.version;
   st.reader.set_version(c.version);
   st.keep_alive = c.keep_alive;
@@ -341,7 +338,7 @@ void handle_connect(const std::shared_ptr<connection_state>& self, mqtt::connect
   st.stage = phase::authenticating;
   if (st.internal) {
     // A bridge inside the process: nothing to authenticate or throttle.
-    finish_connect(self, auth_result::accepted, c, assigned_id, keep_alive_cut);
+    finish_connect(st, auth_result::accepted, c, assigned_id, keep_alive_cut);
     return;
   }
   auto login = std::make_unique<held_login>();
@@ -351,12 +348,10 @@ void handle_connect(const std::shared_ptr<connection_state>& self, mqtt::connect
   login->keep_alive_cut = keep_alive_cut;
   // Not kept in the connection unless the throttle holds it: the extras block it would need
   // would stay with every connection.
-  check_login(self, std::move(login), std::chrono::steady_clock::now());
+  check_login(st, std::move(login), std::chrono::steady_clock::now());
 }
 
-void acknowledge_publish(const std::shared_ptr<connection_state>& self, mqtt::qos q,
-                         std::uint16_t id, std::uint8_t code) {
-  connection_state& st = *self;
+void acknowledge_publish(connection_state& st, mqtt::qos q, std::uint16_t id, std::uint8_t code) {
   auto send = [&st, q, id, code] {
     const std::uint8_t sent = is_v5(st) ? code : 0;
     if (q == mqtt::qos::at_least_once) {
@@ -374,6 +369,7 @@ void acknowledge_publish(const std::shared_ptr<connection_state>& self, mqtt::qo
   // PUBREL is counted there already.
   const bool counted = q == mqtt::qos::exactly_once && st.broker.has_incoming_qos2(st, id);
   if (!counted) ++st.incoming_unacked;
+  const std::shared_ptr<connection_state> self = st.shared();
   st.broker.after_durable(self, [weak = std::weak_ptr(self), send, counted] {
     auto alive = weak.lock();
     if (!alive || alive->stage == phase::closed) return;
@@ -421,8 +417,7 @@ bool resolve_topic_alias(connection_state& st, mqtt::publish_view& p) {
 }
 
 // `p` views the bytes it arrived in (packet_reader::next): nothing here keeps a view of it.
-void handle_publish(const std::shared_ptr<connection_state>& self, mqtt::publish_view& p) {
-  connection_state& st = *self;
+void handle_publish(connection_state& st, mqtt::publish_view& p) {
   const bool v5 = is_v5(st);
   if (v5) {
     if (mqtt::find_property(p.props, property_id::subscription_identifier)) {
@@ -480,7 +475,7 @@ void handle_publish(const std::shared_ptr<connection_state>& self, mqtt::publish
         st.broker.publish(make_message(p.topic, p.payload, p.qos, p.retain, p.props), &st);
     if (reached == 0) code = rc::no_matching_subscribers;
   }
-  if (p.qos != mqtt::qos::at_most_once) acknowledge_publish(self, p.qos, p.packet_id, code);
+  if (p.qos != mqtt::qos::at_most_once) acknowledge_publish(st, p.qos, p.packet_id, code);
 }
 
 void handle_subscribe(connection_state& st, const mqtt::subscribe_packet& s) {
@@ -543,11 +538,10 @@ void handle_disconnect(connection_state& st, const mqtt::disconnect_packet& d) {
   close_with(st, log_level::debug, std::move(why));
 }
 
-void handle_packet(const std::shared_ptr<connection_state>& self, mqtt::packet& pkt) {
-  connection_state& st = *self;
+void handle_packet(connection_state& st, mqtt::packet& pkt) {
   if (st.stage == phase::awaiting_connect) {
     if (auto* c = std::get_if<mqtt::connect_packet>(&pkt)) {
-      handle_connect(self, *c);
+      handle_connect(st, *c);
     } else {
       // The first packet must be CONNECT [MQTT-3.1.0-1].
       close_with(st, log_level::notice,
@@ -563,7 +557,7 @@ void handle_packet(const std::shared_ptr<connection_state>& self, mqtt::packet& 
           // Only before CONNECT does a PUBLISH arrive whole (process_input); kept for any caller.
           mqtt::publish_view view{p.topic,     p.payload,         p.qos, p.retain, p.dup,
                                   p.packet_id, std::move(p.props)};
-          handle_publish(self, view);
+          handle_publish(st, view);
         } else if constexpr (std::is_same_v<T, mqtt::puback_packet> ||
                              std::is_same_v<T, mqtt::pubcomp_packet>) {
           st.broker.on_ack(st, T::type, p.packet_id);
@@ -705,23 +699,20 @@ void close_with(connection_state& st, log_level level, std::string reason, std::
   st.more().close_reason = std::make_unique<std::string>(std::move(reason));
 }
 
-void resume_login(const std::shared_ptr<connection_state>& self,
-                  std::chrono::steady_clock::time_point now) {
-  connection_state& st = *self;
+void resume_login(connection_state& st, std::chrono::steady_clock::time_point now) {
   if (st.stage != phase::authenticating || !st.held()) return;
   std::unique_ptr<held_login>& login = st.extras->held;
   if (login->refusal) {
     if (now < login->until) return;
     const auth_result result = *login->refusal;
     const std::unique_ptr<held_login> done = std::move(login);
-    finish_connect(self, result, *done->connect, done->assigned_id, done->keep_alive_cut);
+    finish_connect(st, result, *done->connect, done->assigned_id, done->keep_alive_cut);
     return;
   }
-  check_login(self, std::move(login), now);
+  check_login(st, std::move(login), now);
 }
 
-void process_input(const std::shared_ptr<connection_state>& self) {
-  connection_state& st = *self;
+void process_input(connection_state& st) {
   mqtt::publish_view publish;
   while (st.stage == phase::awaiting_connect || st.stage == phase::connected) {
     // Connected, a PUBLISH is read as views of the bytes it came in: its topic and payload are
@@ -733,10 +724,10 @@ void process_input(const std::shared_ptr<connection_state>& self) {
       break;
     }
     if (result.state == mqtt::packet_reader::status::publish) {
-      handle_publish(self, publish);
+      handle_publish(st, publish);
       continue;
     }
-    handle_packet(self, result.pkt);
+    handle_packet(st, result.pkt);
   }
   if (st.stage == phase::authenticating &&
       st.reader.buffered() > st.broker.config().max_packet_size) {

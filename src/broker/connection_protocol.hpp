@@ -14,11 +14,10 @@ namespace broker {
 struct connection_state;
 
 // Decodes and handles every whole packet buffered in the reader.
-void process_input(const std::shared_ptr<connection_state>& st);
+void process_input(connection_state& st);
 // A CONNECT the login throttle holds (connection_state::held): checked once the throttle lets
 // it, or its refusal sent once due. Call when the connection's deadline passes.
-void resume_login(const std::shared_ptr<connection_state>& st,
-                  std::chrono::steady_clock::time_point now);
+void resume_login(connection_state& st, std::chrono::steady_clock::time_point now);
 // Moves replies and queued PUBLISH packets into `out`.
 void collect_output(connection_state& st, output_batch& out);
 // What ends a connection from outside (the web UI's disconnect, a takeover, QoS 1/2 past its

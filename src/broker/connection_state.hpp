@@ -109,6 +109,11 @@ struct connection_state {
   }
   held_login* held() const { return extras ? extras->held.get() : nullptr; }
 
+  // A shared_ptr to this state that shares the ownership of what holds the connection
+  // (transport_link::lifetime()): weak references to it need no control block of its own. Only
+  // on the connection's own thread while the transport is there (link is set).
+  std::shared_ptr<connection_state> shared() { return {link->lifetime(), this}; }
+
   // 5.0 (left at these values for 3.1 / 3.1.1):
   std::uint32_t session_expiry = 0;     // as the CONNECT (or a later DISCONNECT) set it
   std::uint32_t client_max_packet = 0;  // the client's Maximum Packet Size; 0 = none

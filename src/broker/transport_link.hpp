@@ -2,6 +2,7 @@
 // What the Sans-I/O connection needs from the transport that carries it.
 
 #include <functional>
+#include <memory>
 
 namespace broker {
 
@@ -18,6 +19,12 @@ class transport_link {
   // authenticated (nothing outside the process can open one), access control does not apply to
   // it, the RETAIN flag reaches it as published, and it never gets its own messages back.
   virtual bool internal() const { return false; }
+  // What owns the connection: a shared_ptr to the object that holds it (the transport's session,
+  // a bridge's engine), alive at least as long as the connection is, and ending with it.
+  // Asynchronous work (an authenticator's answer, an acknowledgement that waits for the disk)
+  // holds weak references to the connection through it, so the connection needs no reference
+  // count of its own. Called on the connection's own thread, only after on_bytes() began.
+  virtual std::shared_ptr<void> lifetime() = 0;
 };
 
 }  // namespace broker

@@ -77,6 +77,7 @@ class bridge_link final : public broker::transport_link,
     });
   }
   bool internal() const override { return true; }
+  std::shared_ptr<void> lifetime() override { return engine_.local_lifetime(); }
 
   // --- on the bridges' thread ---
   void start() {

@@ -164,6 +164,8 @@ class stream_session final : public session_base,
     });
   }
 
+  std::shared_ptr<void> lifetime() override { return this->shared_from_this(); }
+
   void request_close() override {
     // The connection says goodbye (5.0: DISCONNECT 0x8B), its output is flushed within the
     // linger limit, then the socket closes.

@@ -122,13 +122,14 @@ class fuzz_persistence : public broker::persistence {
 class fuzz_socket : public broker::transport_link {
  public:
   fuzz_socket(broker::broker_core& core, int index)
-      : conn_(std::make_unique<broker::connection>(core, *this,
+      : conn_(std::make_shared<broker::connection>(core, *this,
                                                    "127.0.0.1:" + std::to_string(50000 + index))),
         sent_(max_packet_size),
         received_(16 * 1024 * 1024) {}
   ~fuzz_socket() override { close(); }
 
   void wake() override {}
+  std::shared_ptr<void> lifetime() override { return conn_; }
   void post(std::function<void()> fn) override {
     // As the real transport does: work posted to a closed socket is dropped.
     if (!closed_) posted_.push_back(std::move(fn));
@@ -201,7 +202,7 @@ class fuzz_socket : public broker::transport_link {
   }
 
  private:
-  std::unique_ptr<broker::connection> conn_;
+  std::shared_ptr<broker::connection> conn_;
   std::vector<std::function<void()>> posted_;
   bool closed_ = false;
   mqtt::packet_reader sent_;

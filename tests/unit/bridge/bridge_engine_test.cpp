@@ -22,6 +22,8 @@ class fake_link : public broker::transport_link {
   void wake() override { ++wakes; }
   void post(std::function<void()> fn) override { posted.push_back(std::move(fn)); }
   bool internal() const override { return true; }
+  std::shared_ptr<void> lifetime() override { return engine->local_lifetime(); }
+  bridge_engine* engine = nullptr;
   int wakes = 0;
   std::vector<std::function<void()>> posted;
 };
@@ -65,7 +67,10 @@ class bridge_engine_test : public ::testing::Test {
     core.reserve_bridge_client_ids({settings.local_clientid});
   }
 
-  void make_engine() { engine = std::make_unique<bridge_engine>(settings, core, link); }
+  void make_engine() {
+    engine = std::make_unique<bridge_engine>(settings, core, link);
+    link.engine = engine.get();
+  }
 
   // The remote's side of the wire.
   void from_remote(const mqtt::packet& p) {

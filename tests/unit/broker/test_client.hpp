@@ -31,7 +31,7 @@ class fixed_authenticator : public authenticator {
 class test_client : public transport_link {
  public:
   explicit test_client(broker_core& core)
-      : conn_(std::make_unique<connection>(core, *this, "127.0.0.1:5555")) {}
+      : conn_(std::make_shared<connection>(core, *this, "127.0.0.1:5555")) {}
 
   // wake() and post() are called from other threads too (the store's writer thread answers
   // after_durable through post()), as transport_link allows.
@@ -41,6 +41,7 @@ class test_client : public transport_link {
     version_ = v;
     reader_.set_version(v);
   }
+  std::shared_ptr<void> lifetime() override { return conn_; }
   void post(std::function<void()> fn) override {
     std::lock_guard lock(posted_mutex_);
     posted_.push_back(std::move(fn));
@@ -115,7 +116,7 @@ class test_client : public transport_link {
   std::atomic<int> wakes = 0;
 
  private:
-  std::unique_ptr<connection> conn_;
+  std::shared_ptr<connection> conn_;
   std::mutex posted_mutex_;
   std::vector<std::function<void()>> posted_;
   mqtt::protocol_version version_ = mqtt::protocol_version::v3_1_1;
