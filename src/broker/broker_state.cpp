@@ -766,7 +766,7 @@ std::vector<client_info> broker_state::clients(std::size_t limit) const {
       c.connected = true;
       c.address = conn->remote_address;
       c.protocol = protocol_name(conn->version);
-      c.transport = conn->transport;
+      c.transport = conn->transport();
       c.keep_alive = conn->keep_alive;
       c.since = conn->connected_at;
       c.messages_in = conn->messages_in.load(std::memory_order_relaxed);
@@ -784,7 +784,7 @@ connection_totals broker_state::totals() const {
     t.queued += s->queued();
     t.inflight += s->inflight();
     if (const connection_state* conn = s->owner) {
-      ++t.connections[{conn->transport, protocol_name(conn->version)}];
+      ++t.connections[{conn->transport(), protocol_name(conn->version)}];
     } else {
       ++t.offline_sessions;
     }

@@ -7,6 +7,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <iterator>
 #include <memory>
 #include <optional>
 #include <string>
@@ -39,13 +40,14 @@ struct held_login {
   bool counted = false;  // in $SYS/broker/limits/logins/throttled, once per attempt
 };
 
-// The listener kinds (and a bridge's own connection), as names that live as long as the
-// program: a connection names its kind without a string of its own. Others count as "mqtt".
-inline const char* transport_name(std::string_view kind) {
-  for (const char* known : {"ws", "mqtts", "wss", "bridge"}) {
-    if (kind == known) return known;
+// The listener kinds (and a bridge's own connection): a connection names its kind by its index
+// here, one byte, without a string of its own. Others count as "mqtt".
+inline constexpr const char* transport_names[] = {"mqtt", "ws", "mqtts", "wss", "bridge"};
+inline std::uint8_t transport_index(std::string_view kind) {
+  for (std::uint8_t i = 1; i < std::size(transport_names); ++i) {
+    if (kind == transport_names[i]) return i;
   }
-  return "mqtt";
+  return 0;
 }
 
 // What few connections need, in one block made on first use: an idle connection carries one
@@ -67,12 +69,12 @@ struct connection_state {
   using clock = std::chrono::steady_clock;
 
   connection_state(broker_state& b, transport_link& l, std::string address,
-                   std::size_t max_packet_size, std::string transport_kind = "mqtt")
+                   std::size_t max_packet_size, std::string_view kind = "mqtt")
       : broker(b),
         link(&l),
         remote_address(std::move(address)),
-        transport(transport_name(transport_kind)),
         reader(max_packet_size),
+        transport_kind(transport_index(kind)),
         internal(l.internal()) {}
 
   // The fields are ordered by size, the small ones together at the end, so that no padding
@@ -92,7 +94,6 @@ struct connection_state {
   std::atomic<std::uint64_t> messages_out{0};
 
   std::string remote_address;
-  const char* transport;  // the listener's kind, or "bridge" (transport_name())
   std::chrono::system_clock::time_point connected_at;  // set when CONNACK accepted it
   // Shared with the session (shared_text.hpp): one heap copy of a long client id, not two.
   shared_text client_id;
@@ -108,6 +109,8 @@ struct connection_state {
     return *extras;
   }
   held_login* held() const { return extras ? extras->held.get() : nullptr; }
+  // The listener's kind, or "bridge".
+  const char* transport() const { return transport_names[transport_kind]; }
 
   // A shared_ptr to this state that shares the ownership of what holds the connection
   // (transport_link::lifetime()): weak references to it need no control block of its own. Only
@@ -124,6 +127,7 @@ struct connection_state {
   enum class phase : std::uint8_t { awaiting_connect, authenticating, connected, closing, closed };
   phase stage = phase::awaiting_connect;
   mqtt::protocol_version version = mqtt::protocol_version::v3_1_1;
+  const std::uint8_t transport_kind;  // an index of transport_names
   // A bridge's connection inside the process (transport_link::internal()).
   const bool internal;
   // Another connection took the client id over [MQTT-3.1.4-2]: close. Set under the broker
@@ -136,10 +140,12 @@ struct connection_state {
   // QoS 1/2 messages past the client's output budget: disconnect it. Set by publishers on any
   // thread.
   std::atomic<bool> over_budget{false};
-  bool connack_sent = false;         // 5.0: a server DISCONNECT is only sent after CONNACK
   std::uint8_t disconnect_code = 0;  // the reason of a server DISCONNECT, 0 for none
-  bool disconnect_received = false;
-  bool announced = false;  // the "connected" line was logged, so a "disconnected" one follows
+  // One byte for the three, which only the connection's own thread touches (a bit-field shares
+  // its memory location with its neighbours: nothing another thread reads may be among them).
+  bool connack_sent : 1 = false;  // 5.0: a server DISCONNECT is only sent after CONNACK
+  bool disconnect_received : 1 = false;
+  bool announced : 1 = false;  // the "connected" line was logged, so a "disconnected" one follows
 };
 
 }  // namespace broker

@@ -186,7 +186,7 @@ class live_socket final : public session_base, public std::enable_shared_from_th
   connection_slot ws_slot_;
   beast::flat_buffer buffer_;
   std::string last_sent_;
-  std::uint64_t registry_id_ = 0;
+  std::uint32_t registry_id_ = 0;
   bool closed_ = false;
 };
 
@@ -375,7 +375,7 @@ class http_session final : public session_base, public std::enable_shared_from_t
   std::optional<http::request_parser<http::string_body>> parser_;
   http::response<http::string_body> response_;
   std::uint64_t answered_ = 0;
-  std::uint64_t registry_id_ = 0;
+  std::uint32_t registry_id_ = 0;
   bool closed_ = false;
 };
 

@@ -93,7 +93,7 @@ class opening_connection final : public session_base,
   boost::asio::steady_timer timer_;
   std::string kind_;
   std::string remote_address_;
-  std::uint64_t registry_id_ = 0;
+  std::uint32_t registry_id_ = 0;
   bool done_ = false;
 };
 

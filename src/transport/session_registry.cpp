@@ -2,7 +2,7 @@
 
 namespace transport {
 
-std::uint64_t session_registry::add(std::weak_ptr<session_base> session) {
+std::uint32_t session_registry::add(std::weak_ptr<session_base> session) {
   std::lock_guard lock(mutex_);
   if (closing_) return 0;
   std::size_t slot;
@@ -15,10 +15,10 @@ std::uint64_t session_registry::add(std::weak_ptr<session_base> session) {
     slots_.push_back(std::move(session));
   }
   ++live_;
-  return slot + 1;
+  return static_cast<std::uint32_t>(slot + 1);
 }
 
-void session_registry::remove(std::uint64_t id) {
+void session_registry::remove(std::uint32_t id) {
   std::lock_guard lock(mutex_);
   if (id == 0 || id > slots_.size()) return;
   const std::size_t slot = id - 1;

@@ -21,10 +21,12 @@ class session_base {
 
 class session_registry {
  public:
-  // 0 once close_all() has begun: the caller must close instead of serving.
-  std::uint64_t add(std::weak_ptr<session_base> session);
+  // 0 once close_all() has begun: the caller must close instead of serving. 32 bits: an id is
+  // a slot, and there are never 2^32 sessions (free_ holds slots in 32 bits too); every
+  // connection keeps its id, and 4 bytes fit where 8 would cost a malloc bin.
+  std::uint32_t add(std::weak_ptr<session_base> session);
   // Once per id that add() gave: the id may be given to another session afterwards.
-  void remove(std::uint64_t id);
+  void remove(std::uint32_t id);
   std::size_t size() const;
 
   // Stops accepting additions and asks every session to close on its own thread.

@@ -359,7 +359,6 @@ class stream_session final : public session_base,
   Stream stream_;
   io_thread::home* home_ = nullptr;  // the session's I/O thread, from start() on
   session_registry& registry_;
-  std::uint64_t registry_id_ = 0;
 
   // What the write in flight sends, and its gather list; only while there is output.
   struct write_state {
@@ -371,6 +370,7 @@ class stream_session final : public session_base,
   io_thread::session_lock lock_;
   bool writing_ = false;
   bool closed_ = false;
+  std::uint32_t registry_id_ = 0;  // with the flags above: no padding after them
 
   clock::time_point linger_deadline_ = clock::time_point::max();
 
