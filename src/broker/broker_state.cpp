@@ -129,7 +129,7 @@ bool broker_state::attach(connection_state& conn, bool clean_start,
     }
     if (it == sessions_.end()) {
       auto created =
-          std::make_unique<session>(conn.client_id, conn.session_expiry, config_, store_, &pool_);
+          std::make_unique<session>(conn.client_id, conn.session_expiry, session_context_);
       const std::string_view key = created->client_id();
       it = sessions_.emplace(key, std::move(created)).first;
     } else {
@@ -721,7 +721,7 @@ void broker_state::restore_session(const std::string& client_id, const std::stri
     remove_all_subscriptions_locked(*old->second, true);
     sessions_.erase(old);
   }
-  auto created = std::make_unique<session>(client_id, expiry_interval, config_, store_, &pool_);
+  auto created = std::make_unique<session>(client_id, expiry_interval, session_context_);
   session& s = *created;
   sessions_.emplace(s.client_id(), std::move(created));
   s.mark_persisted();

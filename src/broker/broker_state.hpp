@@ -267,6 +267,8 @@ class broker_state {
   std::mutex shared_pick_mutex_;
   std::mutex random_mutex_;
   buffer_pool pool_;  // before sessions_: they give their bytes back to it when destroyed
+  // What every session points to (after config_, store_ and pool_, before sessions_).
+  const session_context session_context_{config_, store_, &pool_};
   // Keyed by a view of the session's own client id: the id is not kept a second time (client
   // ids are often longer than a short string's inline 15 bytes). Insert with the new session's
   // client_id(), never with another string's.

@@ -24,30 +24,26 @@ std::size_t queue_cost(const message& m) {
          per_message_overhead;
 }
 
-session::session(shared_text client_id, std::uint32_t expiry_interval, const broker_config& limits,
-                 persistence* store, buffer_pool* pool)
-    : client_id_(std::move(client_id)),
-      expiry_interval_(expiry_interval),
-      limits_(limits),
-      store_(store),
-      pool_(pool) {}
+session::session(shared_text client_id, std::uint32_t expiry_interval,
+                 const session_context& context)
+    : client_id_(std::move(client_id)), expiry_interval_(expiry_interval), context_(&context) {}
 
 session::~session() {
-  if (pool_) settle(queued_bytes_, 0);
+  if (context_->pool) settle(queued_bytes_, 0);
 }
 
 void session::settle(std::size_t before, std::size_t after) {
-  if (!pool_ || before == after) return;
+  if (!context_->pool || before == after) return;
   // The pool is shared by every thread: one atomic change per batch, not one per message.
   if (after > before) {
-    pool_->used.add(after - before);
+    context_->pool->used.add(after - before);
   } else {
-    pool_->used.sub(before - after);
+    context_->pool->used.sub(before - after);
   }
   const bool was_heavy = before > small_queue;
   const bool heavy = after > small_queue;
-  if (heavy && !was_heavy) pool_->heavy.fetch_add(1, std::memory_order_relaxed);
-  if (was_heavy && !heavy) pool_->heavy.fetch_sub(1, std::memory_order_relaxed);
+  if (heavy && !was_heavy) context_->pool->heavy.fetch_add(1, std::memory_order_relaxed);
+  if (was_heavy && !heavy) context_->pool->heavy.fetch_sub(1, std::memory_order_relaxed);
 }
 
 void session::charge(const outgoing_publish& p) {
@@ -110,29 +106,29 @@ bool session::window_full(std::size_t next_cost) const {
 }
 
 std::size_t session::window() const {
-  return std::min<std::size_t>(limits_.max_inflight, send_limits_.receive_maximum);
+  return std::min<std::size_t>(context_->limits.max_inflight, send_limits_.receive_maximum);
 }
 
 void session::store(const outgoing_publish& p, bool released) {
   if (!durable() || p.qos == mqtt::qos::at_most_once) return;
-  store_->delivery_stored(client_id_,
-                          {p.seq, p.msg, p.qos, p.retain, p.packet_id, released, p.sub_ids});
+  context_->store->delivery_stored(
+      client_id_, {p.seq, p.msg, p.qos, p.retain, p.packet_id, released, p.sub_ids});
 }
 
 void session::forget(const outgoing_publish& p) {
   if (!durable() || p.qos == mqtt::qos::at_most_once) return;
-  store_->delivery_erased(client_id_, p.seq);
+  context_->store->delivery_erased(client_id_, p.seq);
 }
 
 bool session::remember_incoming_qos2(std::uint16_t id) {
   if (!incoming().insert(id).second) return false;
-  if (durable()) store_->incoming_qos2_stored(client_id_, id);
+  if (durable()) context_->store->incoming_qos2_stored(client_id_, id);
   return true;
 }
 
 void session::release_incoming_qos2(std::uint16_t id) {
   if (incoming_qos2_ && incoming_qos2_->erase(id) && durable())
-    store_->incoming_qos2_erased(client_id_, id);
+    context_->store->incoming_qos2_erased(client_id_, id);
 }
 
 void session::forget_all() {
@@ -144,7 +140,7 @@ void session::forget_all() {
     for (const auto& entry : *inflight_) forget(entry.publish);
   }
   if (incoming_qos2_) {
-    for (std::uint16_t id : *incoming_qos2_) store_->incoming_qos2_erased(client_id_, id);
+    for (std::uint16_t id : *incoming_qos2_) context_->store->incoming_qos2_erased(client_id_, id);
   }
 }
 
@@ -170,9 +166,9 @@ void session::restore_delivery(const stored_delivery& d) {
 bool session::offline_full(std::size_t cost) const {
   // The offline limits are for the queue: what is in flight stays until it is acknowledged,
   // and counting it here could refuse every new message of a session with a small limit.
-  return queued() >= limits_.max_queued_messages ||
-         queued_bytes_ - inflight_cost_ + cost > limits_.max_queued_bytes ||
-         (pool_ && pool_->used.load() + cost > pool_->limit);
+  return queued() >= context_->limits.max_queued_messages ||
+         queued_bytes_ - inflight_cost_ + cost > context_->limits.max_queued_bytes ||
+         (context_->pool && context_->pool->used.load() + cost > context_->pool->limit);
 }
 
 enqueue_result session::enqueue(message_ptr msg, mqtt::qos q, bool retain, std::size_t exempt_up_to,
@@ -197,8 +193,10 @@ enqueue_result session::enqueue(message_ptr msg, mqtt::qos q, bool retain, std::
   const bool over_total =
       // The session's own small figures first: the pool's total is summed only for a session
       // holding more than a small queue.
-      pool_ && queued_bytes_ + cost > small_queue && pool_->used.load() + cost > pool_->limit &&
-      queued_bytes_ + cost > pool_->limit / std::max<std::size_t>(1, pool_->heavy);
+      context_->pool && queued_bytes_ + cost > small_queue &&
+      context_->pool->used.load() + cost > context_->pool->limit &&
+      queued_bytes_ + cost >
+          context_->pool->limit / std::max<std::size_t>(1, context_->pool->heavy);
   if (!over_client && !over_total) {
     push(std::move(p));
     return enqueue_result::queued;
@@ -221,7 +219,7 @@ enqueue_result session::enqueue_offline(outgoing_publish p) {
     return enqueue_result::queued;
   }
   ++dropped_;
-  const bool total = pool_ && pool_->used.load() + cost > pool_->limit;
+  const bool total = context_->pool && context_->pool->used.load() + cost > context_->pool->limit;
   const enqueue_result dropped =
       total ? enqueue_result::dropped_total_budget : enqueue_result::dropped_offline;
   if (p.qos == mqtt::qos::at_most_once) return dropped;
@@ -245,8 +243,8 @@ std::size_t session::go_offline() {
   std::size_t dropped = 0;
   std::deque<outgoing_publish>& waiting = *queue_;
   const auto over = [&] {
-    return waiting.size() > limits_.max_queued_messages ||
-           queued_bytes_ - inflight_cost_ > limits_.max_queued_bytes;
+    return waiting.size() > context_->limits.max_queued_messages ||
+           queued_bytes_ - inflight_cost_ > context_->limits.max_queued_bytes;
   };
   // QoS 0 first (no delivery promise, oldest first), then the newest QoS 1/2: what an offline
   // session would have refused had it been offline all along.

@@ -64,6 +64,14 @@ struct buffer_pool {
   std::atomic<std::size_t> heavy{0};
 };
 
+// What every session of a broker shares, held by pointer (one instead of three in every
+// session); it must outlive them.
+struct session_context {
+  const broker_config& limits;
+  persistence* store = nullptr;  // durable storage; null for none
+  buffer_pool* pool = nullptr;   // charged for what the sessions queue; null for none
+};
+
 enum class enqueue_result {
   queued,
   dropped_client_budget,  // QoS 0 for a connected client whose buffer is full
@@ -94,14 +102,14 @@ class session {
   static constexpr std::uint32_t never_expires = 0xFFFFFFFF;
 
   // A session that outlives its connection (expiry > 0) reports every change of its QoS 1/2
-  // state to `store` (which may be null) once mark_persisted() was called.
-  // `pool` (may be null) is charged for what the session queues.
+  // state to the context's store once mark_persisted() was called.
   // `client_id` is shared with the connection that made the session: one copy of it for both.
-  session(shared_text client_id, std::uint32_t expiry_interval, const broker_config& limits,
-          persistence* store, buffer_pool* pool = nullptr);
-  session(std::string_view client_id, std::uint32_t expiry_interval, const broker_config& limits,
-          persistence* store, buffer_pool* pool = nullptr)
-      : session(shared_text(client_id), expiry_interval, limits, store, pool) {}
+  session(shared_text client_id, std::uint32_t expiry_interval, const session_context& context);
+  session(std::string_view client_id, std::uint32_t expiry_interval, const session_context& context)
+      : session(shared_text(client_id), expiry_interval, context) {}
+  // The context is kept by pointer: a temporary one would be gone before the session.
+  session(shared_text, std::uint32_t, session_context&&) = delete;
+  session(std::string_view, std::uint32_t, session_context&&) = delete;
   ~session();
   session(const session&) = delete;
   session& operator=(const session&) = delete;
@@ -161,7 +169,7 @@ class session {
     // A client that comes back to a session with a backlog (max_queued_bytes may exceed its
     // budget) gets room for it on top of its budget: the backlog stays charged while in flight,
     // and the next QoS 1 message would otherwise disconnect it again.
-    live_limit_ = limits_.max_client_buffer_bytes + queued_bytes_;
+    live_limit_ = context_->limits.max_client_buffer_bytes + queued_bytes_;
   }
   std::size_t go_offline();
   bool live() const { return live_; }
@@ -234,7 +242,7 @@ class session {
     bool pending = true;    // to be written (first time, or again after a reconnect)
   };
   std::uint16_t next_packet_id();
-  bool durable() const { return store_ && persisted_; }
+  bool durable() const { return context_->store && persisted_; }
   std::size_t window() const;
   // No room in flight for a QoS 1/2 message costing `next_cost` (queue_cost()).
   bool window_full(std::size_t next_cost) const;
@@ -263,8 +271,7 @@ class session {
   // leave out. At most inflight_bytes_.
   std::uint32_t inflight_cost_ = 0;
   shared_text username_;
-  const broker_config& limits_;
-  persistence* store_;
+  const session_context* context_;
   std::uint64_t next_seq_ = 1;
   std::unique_ptr<subscription_map> subscriptions_;
   // Built on first use: libstdc++ allocates a deque's first block eagerly, and most sessions
@@ -281,7 +288,6 @@ class session {
   enqueue_result enqueue_offline(outgoing_publish p);
   std::unique_ptr<std::deque<outgoing_publish>> queue_;
   std::size_t queued_bytes_ = 0;
-  buffer_pool* pool_;
   std::size_t live_limit_ = 0;
   // In the order first sent [MQTT-4.6.0-1]. A deque: the oldest leaves first, without moving
   // the rest; built on first use, like the queue.

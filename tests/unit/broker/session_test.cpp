@@ -22,7 +22,8 @@ std::vector<outgoing_publish> take(session& s) {
 TEST(session, qos1_messages_wait_for_room_in_the_inflight_window) {
   broker_config limits;
   limits.max_inflight = 2;
-  session s("c", false, limits, nullptr);
+  const session_context context{limits};
+  session s("c", false, context);
   for (int i = 0; i < 3; ++i)
     s.enqueue(msg(std::to_string(i), mqtt::qos::at_least_once), mqtt::qos::at_least_once, false);
   auto first = take(s);
@@ -38,7 +39,8 @@ TEST(session, qos1_messages_wait_for_room_in_the_inflight_window) {
 TEST(session, packet_ids_are_nonzero_and_unique_in_flight) {
   broker_config limits;
   limits.max_inflight = 100;
-  session s("c", false, limits, nullptr);
+  const session_context context{limits};
+  session s("c", false, context);
   for (int i = 0; i < 100; ++i)
     s.enqueue(msg("x", mqtt::qos::exactly_once), mqtt::qos::exactly_once, false);
   std::set<std::uint16_t> ids;
@@ -51,7 +53,8 @@ TEST(session, packet_ids_are_nonzero_and_unique_in_flight) {
 
 TEST(session, resend_after_reconnect_sets_dup_and_keeps_order) {
   broker_config limits;
-  session s("c", false, limits, nullptr);
+  const session_context context{limits};
+  session s("c", false, context);
   s.enqueue(msg("a", mqtt::qos::at_least_once), mqtt::qos::at_least_once, false);
   s.enqueue(msg("b", mqtt::qos::exactly_once), mqtt::qos::exactly_once, false);
   auto sent = take(s);
@@ -68,7 +71,8 @@ TEST(session, resend_after_reconnect_sets_dup_and_keeps_order) {
 
 TEST(session, after_pubrec_only_pubrel_is_resent) {
   broker_config limits;
-  session s("c", false, limits, nullptr);
+  const session_context context{limits};
+  session s("c", false, context);
   s.enqueue(msg("a", mqtt::qos::exactly_once), mqtt::qos::exactly_once, false);
   auto sent = take(s);
   ASSERT_EQ(sent.size(), 1u);
@@ -84,7 +88,8 @@ TEST(session, after_pubrec_only_pubrel_is_resent) {
 
 TEST(session, failure_pubrec_frees_the_window_and_sends_no_pubrel) {
   broker_config limits;
-  session s("c", false, limits, nullptr);
+  const session_context context{limits};
+  session s("c", false, context);
   send_limits window;
   window.receive_maximum = 1;
   window.v5 = true;
@@ -106,7 +111,8 @@ TEST(session, full_offline_queue_drops_oldest_qos0_first) {
   broker_config limits;
   limits.max_queued_messages = 2;
   limits.max_inflight = 0;  // nothing leaves the queue for QoS 1
-  session s("c", false, limits, nullptr);
+  const session_context context{limits};
+  session s("c", false, context);
   EXPECT_EQ(s.enqueue(msg("q0", mqtt::qos::at_most_once), mqtt::qos::at_most_once, false),
             enqueue_result::queued);
   EXPECT_EQ(s.enqueue(msg("q1", mqtt::qos::at_least_once), mqtt::qos::at_least_once, false),
@@ -128,7 +134,8 @@ TEST(session, offline_queue_is_bounded_in_bytes) {
   broker_config limits;
   const std::size_t cost = queue_cost(*msg("12345678", mqtt::qos::at_most_once));
   limits.max_queued_bytes = cost + 10;
-  session s("c", false, limits, nullptr);
+  const session_context context{limits};
+  session s("c", false, context);
   EXPECT_EQ(s.enqueue(msg("12345678", mqtt::qos::at_most_once), mqtt::qos::at_most_once, false),
             enqueue_result::queued);
   EXPECT_EQ(s.queued_bytes(), cost);
@@ -156,7 +163,8 @@ TEST(session, user_properties_count_in_the_cost) {
 TEST(session, live_session_queues_past_the_offline_count_within_its_byte_budget) {
   broker_config limits;
   limits.max_queued_messages = 10;
-  session s("c", false, limits, nullptr);
+  const session_context context{limits};
+  session s("c", false, context);
   s.set_live();
   for (int i = 0; i < 10000; ++i) {
     ASSERT_EQ(s.enqueue(msg(std::string(1000, 'x'), mqtt::qos::at_most_once),
@@ -170,7 +178,8 @@ TEST(session, live_session_queues_past_the_offline_count_within_its_byte_budget)
 TEST(session, live_qos0_past_the_client_budget_is_dropped) {
   broker_config limits;
   limits.max_client_buffer_bytes = 3 * queue_cost(*msg("abc", mqtt::qos::at_most_once));
-  session s("c", true, limits, nullptr);
+  const session_context context{limits};
+  session s("c", true, context);
   s.set_live();
   for (int i = 0; i < 3; ++i) {
     EXPECT_EQ(s.enqueue(msg("abc", mqtt::qos::at_most_once), mqtt::qos::at_most_once, false),
@@ -190,7 +199,8 @@ TEST(session, live_qos0_past_the_client_budget_is_dropped) {
 TEST(session, retained_on_subscribe_is_exempt_once_per_retained_message) {
   broker_config limits;
   limits.max_client_buffer_bytes = queue_cost(*msg("abc", mqtt::qos::at_most_once));
-  session s("c", true, limits, nullptr);
+  const session_context context{limits};
+  session s("c", true, context);
   s.set_live();
   const std::size_t retained_count = 3;
   for (std::size_t i = 0; i < retained_count; ++i) {
@@ -221,7 +231,8 @@ TEST(session, live_qos1_past_the_client_budget_is_kept_and_asks_for_a_disconnect
   broker_config limits;
   limits.max_inflight = 0;
   limits.max_client_buffer_bytes = 2 * queue_cost(*msg("abc", mqtt::qos::at_least_once));
-  session s("c", false, limits, nullptr);
+  const session_context context{limits};
+  session s("c", false, context);
   s.set_live();
   EXPECT_EQ(s.enqueue(msg("1", mqtt::qos::at_least_once), mqtt::qos::at_least_once, false),
             enqueue_result::queued);
@@ -244,7 +255,8 @@ TEST(session, going_offline_trims_to_the_offline_limits_qos0_first) {
   broker_config limits;
   limits.max_inflight = 0;
   limits.max_queued_messages = 3;
-  session s("c", false, limits, nullptr);
+  const session_context context{limits};
+  session s("c", false, context);
   s.set_live();
   s.enqueue(msg("a", mqtt::qos::at_most_once), mqtt::qos::at_most_once, false);
   for (const char* p : {"1", "2", "3", "4"})
@@ -263,7 +275,8 @@ TEST(session, a_client_back_to_a_session_fuller_than_its_budget_is_not_disconnec
   limits.max_inflight = 0;
   limits.max_client_buffer_bytes = 2 * queue_cost(*msg("1", mqtt::qos::at_least_once));
   limits.max_queued_bytes = 10 * limits.max_client_buffer_bytes;
-  session s("c", false, limits, nullptr);
+  const session_context context{limits};
+  session s("c", false, context);
   for (const char* p : {"1", "2", "3", "4"})
     s.enqueue(msg(p, mqtt::qos::at_least_once), mqtt::qos::at_least_once, false);
   s.set_live();
@@ -301,7 +314,8 @@ TEST(session, messages_in_flight_count_against_the_budget_until_acknowledged) {
   const std::size_t cost = cost_of_m();
   broker_config limits = wide_window();
   limits.max_client_buffer_bytes = 3 * cost;
-  session s("c", true, limits, nullptr);
+  const session_context context{limits};
+  session s("c", true, context);
   const auto sent = three_in_flight(s);
   ASSERT_EQ(sent.size(), 3u);
   EXPECT_EQ(s.queued(), 0u);
@@ -316,7 +330,8 @@ TEST(session, messages_in_flight_count_against_the_budget_until_acknowledged) {
 // what is in flight fits a socket's buffers; one message always goes, whatever its size.
 TEST(session, the_window_is_bounded_in_bytes_too) {
   const broker_config limits = wide_window();
-  session s("c", true, limits, nullptr);
+  const session_context context{limits};
+  session s("c", true, context);
   s.set_live();
   const std::string big(600 * 1024, 'x');
   for (int i = 0; i < 3; ++i) {
@@ -335,7 +350,8 @@ TEST(session, the_window_is_bounded_in_bytes_too) {
 TEST(session, the_offline_limits_leave_the_messages_in_flight_out) {
   broker_config limits = wide_window();
   limits.max_queued_bytes = 2 * cost_of_m();
-  session s("c", false, limits, nullptr);
+  const session_context context{limits};
+  session s("c", false, context);
   ASSERT_EQ(three_in_flight(s).size(), 3u);  // more than the offline limit
   EXPECT_EQ(s.go_offline(), 0u);
   EXPECT_EQ(s.enqueue(msg("n", mqtt::qos::at_least_once), mqtt::qos::at_least_once, false),
@@ -347,7 +363,8 @@ TEST(session, the_offline_limits_leave_the_messages_in_flight_out) {
 // id is released properly: the client may hold it until a PUBREL [MQTT-4.3.3].
 TEST(session, a_dropped_qos2_message_in_flight_still_gets_its_pubrel) {
   broker_config limits;
-  session s("c", false, limits, nullptr);
+  const session_context context{limits};
+  session s("c", false, context);
   s.enqueue(msg("secret", mqtt::qos::exactly_once), mqtt::qos::exactly_once, false);
   const auto sent = take(s);
   ASSERT_EQ(sent.size(), 1u);
@@ -377,8 +394,9 @@ TEST(session, buffers_together_are_bounded_but_a_small_queue_always_gets_through
   buffer_pool pool;
   pool.limit = 1024 * 1024;
   const std::string big(300 * 1024, 'x');
-  session slow("slow", true, limits, nullptr, &pool);
-  session fast("fast", true, limits, nullptr, &pool);
+  const session_context context{limits, nullptr, &pool};
+  session slow("slow", true, context);
+  session fast("fast", true, context);
   slow.set_live();
   fast.set_live();
   for (int i = 0; i < 3; ++i) {
@@ -393,7 +411,7 @@ TEST(session, buffers_together_are_bounded_but_a_small_queue_always_gets_through
   EXPECT_EQ(pool.heavy, 1u);
   // A reader with a moment's backlog, under its fair share (the limit shared by the two heavy
   // ones), still gets its messages; the one holding the most does not.
-  session reader("reader", true, limits, nullptr, &pool);
+  session reader("reader", true, context);
   reader.set_live();
   EXPECT_EQ(reader.enqueue(msg(big, mqtt::qos::at_most_once), mqtt::qos::at_most_once, false),
             enqueue_result::queued);
@@ -407,7 +425,7 @@ TEST(session, buffers_together_are_bounded_but_a_small_queue_always_gets_through
   EXPECT_EQ(pool.heavy, 1u);
   EXPECT_EQ(pool.used.load(), slow.queued_bytes() + fast.queued_bytes());
   {
-    session gone("gone", true, limits, nullptr, &pool);
+    session gone("gone", true, context);
     gone.set_live();
     gone.enqueue(msg("x", mqtt::qos::at_most_once), mqtt::qos::at_most_once, false);
   }
