@@ -86,9 +86,9 @@ bool broker_state::attach(connection_state& conn, bool clean_start,
   bool present = false;
   {
     std::lock_guard lock(mutex_);
-    auto it = sessions_.find(conn.client_id);
+    auto it = sessions_.find(conn.client_id.view());
     if (it != sessions_.end()) {
-      session& existing = *it->second;
+      session& existing = **it;
       if (connection_state* old = existing.owner) {
         // The old connection ends as if its network connection had dropped: its will goes out
         // (below, unless a Will Delay and a resumed session hold it back).
@@ -130,14 +130,13 @@ bool broker_state::attach(connection_state& conn, bool clean_start,
     if (it == sessions_.end()) {
       auto created =
           std::make_unique<session>(conn.client_id, conn.session_expiry, session_context_);
-      const std::string_view key = created->client_id();
-      it = sessions_.emplace(key, std::move(created)).first;
+      it = sessions_.insert(std::move(created)).first;
     } else {
       present = true;
-      it->second->set_expiry_interval(conn.session_expiry);
-      it->second->prepare_resend();
+      (*it)->set_expiry_interval(conn.session_expiry);
+      (*it)->prepare_resend();
     }
-    session& s = *it->second;
+    session& s = **it;
     s.ends_at = session::no_end;
     s.set_username(conn.username);
     s.set_send_limits(limits);
@@ -276,7 +275,7 @@ void broker_state::expire(steady::time_point now) {
     }
   }
   std::vector<session*> ended;
-  for (auto& [id, s] : sessions_) {
+  for (const auto& s : sessions_) {
     if (!s->owner && s->ends_at <= now) ended.push_back(s.get());
   }
   for (session* s : ended) {
@@ -300,7 +299,7 @@ void broker_state::end_session_locked(session& s) {
   remove_all_subscriptions_locked(s);
   if (durable) store_->session_erased(s.client_id());
   const shared_text client_id = s.shared_client_id();
-  sessions_.erase(client_id);
+  if (auto it = sessions_.find(client_id.view()); it != sessions_.end()) sessions_.erase(it);
   for (outgoing_publish& p : shared) {
     auto group = shared_.find(p.share);
     if (group == shared_.end()) continue;
@@ -401,7 +400,9 @@ void broker_state::reserve_bridge_client_ids(std::vector<std::string> ids) {
   std::lock_guard lock(mutex_);
   bridge_client_ids_ = std::move(ids);
   for (const std::string& id : bridge_client_ids_) {
-    if (auto it = sessions_.find(id); it != sessions_.end()) it->second->set_bridge(true);
+    if (auto it = sessions_.find(std::string_view(id)); it != sessions_.end()) {
+      (*it)->set_bridge(true);
+    }
   }
 }
 
@@ -716,14 +717,14 @@ void broker_state::restore_session(const std::string& client_id, const std::stri
                                    std::uint32_t expiry_interval,
                                    std::optional<std::chrono::system_clock::time_point> ended_at) {
   std::lock_guard lock(mutex_);
-  if (auto old = sessions_.find(client_id); old != sessions_.end()) {
+  if (auto old = sessions_.find(std::string_view(client_id)); old != sessions_.end()) {
     // Stored twice: the later record wins.
-    remove_all_subscriptions_locked(*old->second, true);
+    remove_all_subscriptions_locked(**old, true);
     sessions_.erase(old);
   }
   auto created = std::make_unique<session>(client_id, expiry_interval, session_context_);
   session& s = *created;
-  sessions_.emplace(s.client_id(), std::move(created));
+  sessions_.insert(std::move(created));
   s.mark_persisted();
   s.set_username(shared_text(username));
   s.set_bridge(std::find(bridge_client_ids_.begin(), bridge_client_ids_.end(), client_id) !=
@@ -752,10 +753,10 @@ std::vector<client_info> broker_state::clients(std::size_t limit) const {
   std::vector<client_info> out;
   std::lock_guard lock(mutex_);
   out.reserve(std::min(limit, sessions_.size()));
-  for (const auto& [id, s] : sessions_) {
+  for (const auto& s : sessions_) {
     if (out.size() >= limit) break;
     client_info c;
-    c.client_id = id;
+    c.client_id = s->client_id();
     c.username = s->username();
     c.clean_session = s->clean();
     c.subscriptions = s->subscriptions().size();
@@ -780,7 +781,7 @@ std::vector<client_info> broker_state::clients(std::size_t limit) const {
 connection_totals broker_state::totals() const {
   connection_totals t;
   std::lock_guard lock(mutex_);
-  for (const auto& [id, s] : sessions_) {
+  for (const auto& s : sessions_) {
     t.queued += s->queued();
     t.inflight += s->inflight();
     if (const connection_state* conn = s->owner) {
@@ -853,8 +854,8 @@ std::optional<topic_entry> broker_state::topic(std::string_view name) const {
 bool broker_state::request_disconnect(std::string_view client_id) {
   std::shared_lock lock(mutex_);
   auto it = sessions_.find(client_id);
-  if (it == sessions_.end() || !it->second->owner) return false;
-  connection_state& conn = *it->second->owner;
+  if (it == sessions_.end() || !(*it)->owner) return false;
+  connection_state& conn = *(*it)->owner;
   conn.disconnect_requested.store(true, std::memory_order_relaxed);
   if (conn.link) conn.link->wake();
   return true;
