@@ -94,9 +94,8 @@ bool broker_state::attach(connection_state& conn, bool clean_start,
         // (below, unless a Will Delay and a resumed session hold it back).
         old->taken_over.store(true, std::memory_order_relaxed);
         old->attached = nullptr;
-        if (old->will) previous_will = std::move(*old->will);
+        if (auto w = old->take_will()) previous_will = std::move(*w);
         previous_user = old->username;
-        old->will.reset();
         if (old->link) old->link->wake();
         existing.owner = nullptr;
         counters_.clients_connected.fetch_sub(1, std::memory_order_relaxed);
@@ -164,9 +163,13 @@ bool broker_state::attach(connection_state& conn, bool clean_start,
     }
     s.owner = &conn;
     conn.attached = &s;
-    conn.will = will ? std::make_unique<mqtt::will_message>(std::move(*will)) : nullptr;
+    if (will) {
+      conn.more().will = std::make_unique<mqtt::will_message>(std::move(*will));
+    } else {
+      conn.take_will();
+    }
     counters_.clients_connected.fetch_add(1, std::memory_order_relaxed);
-    conn.connected_at = std::chrono::system_clock::now();
+    conn.since.connected_at = std::chrono::system_clock::now();
     clients_version_.fetch_add(1, std::memory_order_relaxed);
   }
   return present;
@@ -208,11 +211,7 @@ void broker_state::detach(connection_state& conn) {
       }
     }
   }
-  if (conn.will) {
-    mqtt::will_message will = std::move(*conn.will);
-    conn.will.reset();
-    publish_or_delay_will_locked(conn, std::move(will), survivor);
-  }
+  if (auto will = conn.take_will()) publish_or_delay_will_locked(conn, std::move(*will), survivor);
 }
 
 void broker_state::publish_or_delay_will_locked(const connection_state& conn,
@@ -243,7 +242,7 @@ void broker_state::publish_will_locked(std::string_view client_id, std::string_v
 
 void broker_state::discard_will(connection_state& conn) {
   std::lock_guard lock(mutex_);
-  conn.will.reset();
+  conn.take_will();
 }
 
 void broker_state::set_session_expiry(connection_state& conn, std::uint32_t seconds) {
@@ -769,7 +768,7 @@ std::vector<client_info> broker_state::clients(std::size_t limit) const {
       c.protocol = protocol_name(conn->version);
       c.transport = conn->transport();
       c.keep_alive = conn->keep_alive;
-      c.since = conn->connected_at;
+      c.since = conn->since.connected_at;
       c.messages_in = conn->messages_in.load(std::memory_order_relaxed);
       c.messages_out = conn->messages_out.load(std::memory_order_relaxed);
     }

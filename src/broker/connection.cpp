@@ -63,8 +63,8 @@ void connection::on_closed() {
     st.broker.log().log(
         log_level::info, st.client_id,
         "disconnected: " +
-            (st.extras && st.extras->close_reason ? *st.extras->close_reason
-                                                  : std::string("connection lost")) +
+            (st.extras() && st.extras()->close_reason ? *st.extras()->close_reason
+                                                      : std::string("connection lost")) +
             " [MQTT " + version + "]");
   }
   st.broker.detach(st);
@@ -78,11 +78,12 @@ connection::clock::time_point connection::deadline() const {
   const connection_state& st = state_;
   switch (st.stage) {
     case connection_state::phase::awaiting_connect:
-      return st.opened + st.broker.config().connect_timeout;
+      return st.since.opened + st.broker.config().connect_timeout;
     case connection_state::phase::authenticating:
       // A login the throttle holds comes back at its own time, within the CONNECT deadline.
-      return st.held() ? std::min(st.held()->until, st.opened + st.broker.config().connect_timeout)
-                       : st.opened + st.broker.config().connect_timeout;
+      return st.held()
+                 ? std::min(st.held()->until, st.since.opened + st.broker.config().connect_timeout)
+                 : st.since.opened + st.broker.config().connect_timeout;
     case connection_state::phase::connected:
       if (st.keep_alive == 0) return clock::time_point::max();
       // 1.5 times the keep-alive without a packet ends the connection [MQTT-3.1.2-24].
@@ -101,7 +102,7 @@ void connection::on_timer(clock::time_point now) {
                    " s, nothing received for 1.5 times that)",
                mqtt::reason::keep_alive_timeout);
   } else if (st.stage == connection_state::phase::authenticating && st.held() &&
-             now < st.opened + st.broker.config().connect_timeout) {
+             now < st.since.opened + st.broker.config().connect_timeout) {
     resume_login(state_, now);
   } else if (st.stage != connection_state::phase::closing &&
              st.stage != connection_state::phase::closed) {

@@ -399,7 +399,7 @@ bool resolve_topic_alias(connection_state& st, mqtt::publish_view& p) {
     return false;
   }
   if (p.topic.empty()) {
-    const auto* in = st.extras ? st.extras->aliases_in.get() : nullptr;
+    const auto* in = st.extras() ? st.extras()->aliases_in.get() : nullptr;
     if (!in || (*in)[*alias].empty()) {
       close_with(st, log_level::notice,
                  "PUBLISH with topic alias " + std::to_string(*alias) + " that was never set",
@@ -701,7 +701,7 @@ void close_with(connection_state& st, log_level level, std::string reason, std::
 
 void resume_login(connection_state& st, std::chrono::steady_clock::time_point now) {
   if (st.stage != phase::authenticating || !st.held()) return;
-  std::unique_ptr<held_login>& login = st.extras->held;
+  std::unique_ptr<held_login>& login = st.extras()->held;
   if (login->refusal) {
     if (now < login->until) return;
     const auth_result result = *login->refusal;

@@ -51,9 +51,12 @@ inline std::uint8_t transport_index(std::string_view kind) {
 }
 
 // What few connections need, in one block made on first use: an idle connection carries one
-// pointer for all of it. (The will is not here: other threads read it under broker_state's lock,
-// while this block is made on the connection's own thread without it.)
+// pointer for all of it.
 struct connection_extras {
+  // [locked] published if the connection ends without DISCONNECT [MQTT-3.1.2-8]. Other threads
+  // take it (a takeover) under broker_state's lock; the rest of the block is the connection's
+  // own.
+  std::unique_ptr<mqtt::will_message> will;
   std::unique_ptr<held_login> held;  // while the login throttle holds the CONNECT
   // 5.0 topic aliases, each table built on first use: the one the client may fill holds Topic
   // Alias Maximum + 1 strings. The client's: topic alias -> topic name.
@@ -86,31 +89,52 @@ struct connection_state {
   transport_link* link;
   // [locked] the session this connection serves, null before CONNACK and after a takeover.
   session* attached = nullptr;
-  // [locked] published if the connection ends without DISCONNECT [MQTT-3.1.2-8]. By pointer:
-  // most clients set none, and an idle connection should cost little.
-  std::unique_ptr<mqtt::will_message> will;
   // PUBLISH packets in from the client and out to it; read from other threads for the web UI.
   std::atomic<std::uint64_t> messages_in{0};
   std::atomic<std::uint64_t> messages_out{0};
 
   std::string remote_address;
-  std::chrono::system_clock::time_point connected_at;  // set when CONNACK accepted it
   // Shared with the session (shared_text.hpp): one heap copy of a long client id, not two.
   shared_text client_id;
   shared_text username;  // has_value(): the client gave one
   mqtt::packet_reader reader;
   std::string control_out;  // acknowledgements and other replies, already encoded
-  clock::time_point opened = clock::now();
+  // One field for two times, neither read in the other's time. Until CONNACK: when the
+  // connection opened (the CONNECT deadline counts from it). From then on, [locked]: when
+  // CONNACK accepted it (the web UI shows it); broker_state::attach() sets it with the session's
+  // owner, and the web UI reads it only for a session's owner.
+  union since_time {
+    clock::time_point opened;
+    std::chrono::system_clock::time_point connected_at;
+  } since{clock::now()};
   clock::time_point last_received = clock::now();
-  // Made on first use (connection_extras); belongs to the connection's own thread.
-  std::unique_ptr<connection_extras> extras;
+
+  // The extras block (connection_extras), made on first use by the connection's own thread.
+  // Atomic: another thread may look for a will in it (under broker_state's lock) meanwhile.
+  connection_extras* extras() const { return extras_.load(std::memory_order_acquire); }
   connection_extras& more() {
-    if (!extras) extras = std::make_unique<connection_extras>();
-    return *extras;
+    connection_extras* e = extras();
+    if (!e) {
+      e = new connection_extras();
+      extras_.store(e, std::memory_order_release);
+    }
+    return *e;
   }
-  held_login* held() const { return extras ? extras->held.get() : nullptr; }
+  held_login* held() const {
+    const connection_extras* e = extras();
+    return e ? e->held.get() : nullptr;
+  }
+  // [locked] The will, taken out of the connection; null when there is none.
+  std::unique_ptr<mqtt::will_message> take_will() {
+    connection_extras* e = extras();
+    return e ? std::move(e->will) : nullptr;
+  }
   // The listener's kind, or "bridge".
   const char* transport() const { return transport_names[transport_kind]; }
+
+  ~connection_state() { delete extras(); }
+  connection_state(const connection_state&) = delete;
+  connection_state& operator=(const connection_state&) = delete;
 
   // A shared_ptr to this state that shares the ownership of what holds the connection
   // (transport_link::lifetime()): weak references to it need no control block of its own. Only
@@ -146,6 +170,9 @@ struct connection_state {
   bool connack_sent : 1 = false;  // 5.0: a server DISCONNECT is only sent after CONNACK
   bool disconnect_received : 1 = false;
   bool announced : 1 = false;  // the "connected" line was logged, so a "disconnected" one follows
+
+ private:
+  std::atomic<connection_extras*> extras_{nullptr};
 };
 
 }  // namespace broker
