@@ -9,6 +9,7 @@
 #include <optional>
 #include <utility>
 
+#include "transport/fd_poller.hpp"
 #include "transport/io_thread.hpp"
 
 namespace transport {
@@ -99,11 +100,17 @@ struct io_pool::slot {
   io_thread::home home{read_buffer};
   // Concurrency hint 1: each context is only ever run by one thread.
   asio::io_context context{1};
+  // After the context, so destroyed before it: sessions it still watches at shutdown are let go
+  // while their context and home exist.
+  fd_poller poller{context};
   std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work{
       asio::make_work_guard(context)};
   deadline_driver deadlines{context, home};
 
-  slot() { home.deadlines.set_driver(&deadlines); }
+  slot() {
+    home.deadlines.set_driver(&deadlines);
+    home.poller = &poller;
+  }
   ~slot() { home.deadlines.set_driver(nullptr); }
 };
 

@@ -28,6 +28,10 @@
 #include "broker/output_batch.hpp"
 #include "transport/deadline_queue.hpp"
 
+namespace transport {
+class fd_poller;
+}
+
 namespace transport::io_thread {
 
 class wake_target {
@@ -55,6 +59,8 @@ struct home {
   std::atomic<bool> idle{false};
   // The deadlines of this thread's sessions, served by one timer (io_pool's).
   deadline_queue deadlines;
+  // Watches the thread's plain TCP sockets (fd_poller.hpp); io_pool's, on this thread only.
+  fd_poller* poller = nullptr;
 
   // The rest is touched by this home's thread only.
   int depth = 0;  // nested handler_scopes

@@ -9,10 +9,17 @@
 //   void async_write(const ConstBufferSequence& buffers, Handler h);  // all of them; h(ec, n)
 //   void close();                 // ends the stream; pending operations complete with an error
 //
+// Handlers never run inside the call that starts their operation.
+//
 // Plain TCP also offers what a deferred wake (io_thread.hpp) needs to write from another thread:
 //   io_thread::home& home();      // the I/O thread the stream lives on
 //   std::size_t write_now(const std::vector<const_buffer>& buffers, error_code& ec);  // never
 //                                 // blocks; less than all of them when the socket is full
+//
+// The socket is watched by its thread's fd_poller rather than by Asio's reactor: an idle
+// connection then holds its descriptor, a slot and its waiting handler, about 270 bytes less
+// (fd_poller.hpp). Its pending read and write are kept in place (stored_handler.hpp), so each
+// handler may hold at most one shared_ptr.
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -23,115 +30,121 @@
 #include <utility>
 #include <vector>
 
+#include "transport/fd_poller.hpp"
 #include "transport/gather_send.hpp"
 #include "transport/io_thread.hpp"
+#include "transport/stored_handler.hpp"
 
 namespace transport {
 
-class tcp_stream {
+class tcp_stream final : private fd_poller::watcher {
  public:
-  // Bound to its io_context's own executor rather than any_io_executor: 32 bytes less in the
-  // socket and less in every pending operation, for every connection.
   using executor_type = boost::asio::io_context::executor_type;
+  // What the listener accepts: bound to its io_context's own executor rather than
+  // any_io_executor, 32 bytes less for the sockets that stay with Asio (TLS, WebSocket).
   using socket_type = boost::asio::basic_stream_socket<boost::asio::ip::tcp, executor_type>;
+  using read_handler =
+      stored_handler<void(boost::system::error_code, std::span<const std::uint8_t>)>;
+  using write_handler = stored_handler<void(boost::system::error_code, std::size_t)>;
 
-  // `home` belongs to the socket's io_context; its read buffer is shared by every stream there.
-  tcp_stream(socket_type socket, io_thread::home& home) : socket_(std::move(socket)), home_(&home) {
-    boost::system::error_code ignored;
-    socket_.non_blocking(true, ignored);
-  }
+  // Takes the socket's descriptor from Asio. `home` belongs to the socket's io_context: its
+  // read buffer is shared by every stream there, and its poller watches this one from the first
+  // operation on (on that context's thread).
+  tcp_stream(socket_type socket, io_thread::home& home);
+  // Only before the first operation: the poller knows a watched stream by its address.
+  tcp_stream(tcp_stream&& other) noexcept;
+  tcp_stream& operator=(tcp_stream&&) = delete;
+  ~tcp_stream();
 
-  executor_type get_executor() { return socket_.get_executor(); }
+  executor_type get_executor() const { return executor_; }
   io_thread::home& home() { return *home_; }
 
   // Waits until the socket is readable, then reads what is there into the context's shared
-  // buffer: an idle connection holds no read buffer of its own.
-  //
-  // After a read that filled the buffer more is probably waiting: the next read is tried from a
-  // post, behind whatever else the thread has to do, without waiting. Every wait costs Asio an
-  // epoll_ctl (it re-arms the edge-triggered descriptor), one system call per 64 KiB read on a
-  // busy publisher's connection.
+  // buffer: an idle connection holds no read buffer of its own. After a read that filled the
+  // buffer (more is probably waiting) or before anything was read, the read is tried from a
+  // post, behind whatever else the thread has to do.
   template <class Handler>
   void async_read(Handler&& handler) {
-    if (filled_) {
-      filled_ = false;
-      boost::asio::post(socket_.get_executor(),
-                        [this, h = std::forward<Handler>(handler)]() mutable {
-                          on_readable(boost::system::error_code{}, std::move(h));
-                        });
+    if (!watch()) return fail_later(std::forward<Handler>(handler));
+    if (!readable_) {
+      reader_.emplace(std::forward<Handler>(handler));
       return;
     }
-    socket_.async_wait(socket_type::wait_read, [this, h = std::forward<Handler>(handler)](
-                                                   boost::system::error_code ec) mutable {
-      on_readable(ec, std::move(h));
+    boost::asio::post(executor_, [this, h = std::forward<Handler>(handler)]() mutable {
+      // `h` keeps the session, and so this stream, alive until it has run.
+      boost::system::error_code ec = boost::asio::error::operation_aborted;
+      std::size_t n = 0;
+      if (!closed_ && !receive(ec, n)) {
+        reader_.emplace(std::move(h));  // nothing there: wait for the next input event
+        return;
+      }
+      h(ec, std::span<const std::uint8_t>(home_->read_buffer.data(), n));
     });
   }
 
-  // Sends all of `buffers` (kept alive and unchanged by the caller until `handler` runs): what the
-  // socket takes now, in as few calls as gather_send needs, then the rest as it drains. The
-  // handler never runs inside this call.
+  // Sends all of `buffers` (kept alive and unchanged by the caller until `handler` runs): what
+  // the socket takes now, in as few calls as gather_send needs, then the rest as it drains.
   template <class Handler>
   void async_write(const std::vector<boost::asio::const_buffer>& buffers, Handler&& handler) {
-    continue_write(buffers, send_position{}, 0, std::forward<Handler>(handler), true);
+    if (!watch()) return fail_later(std::forward<Handler>(handler));
+    send_position at;
+    boost::system::error_code ec;
+    const std::size_t sent = gather_send(fd_, buffers, at, ec);
+    if (ec == boost::asio::error::would_block) {  // the rest when the socket drains
+      writer_.emplace(std::forward<Handler>(handler));
+      write_buffers_ = &buffers;
+      write_at_ = at;
+      write_sent_ = sent;
+      return;
+    }
+    boost::asio::post(executor_,
+                      [ec, sent, h = std::forward<Handler>(handler)]() mutable { h(ec, sent); });
   }
 
   // What the socket takes right now, from any thread, as long as the session's lock keeps every
   // other use of the stream away (stream_session::deferred_wake). The socket is non-blocking:
   // a full send buffer gives would_block, and the kernel serialises this send with the owning
-  // thread's pending wait for input, which Asio keeps apart from the socket object.
+  // thread's reads.
   std::size_t write_now(const std::vector<boost::asio::const_buffer>& buffers,
                         boost::system::error_code& ec) {
     send_position at;
-    const std::size_t sent = gather_send(socket_.native_handle(), buffers, at, ec);
+    const std::size_t sent = gather_send(fd_, buffers, at, ec);
     if (ec == boost::asio::error::would_block) ec = {};  // the caller compares the size
     return sent;
   }
 
-  void close() {
-    boost::system::error_code ignored;
-    // Send our FIN after the bytes already written, then release the descriptor.
-    socket_.shutdown(socket_type::shutdown_send, ignored);
-    socket_.close(ignored);
-  }
+  // Sends our FIN after the bytes already written and releases the descriptor; a pending read
+  // or write completes with operation_aborted, from a post.
+  void close();
 
  private:
+  // Registers with the poller on first use; false once closed (or when it cannot).
+  bool watch();
   template <class Handler>
-  void on_readable(boost::system::error_code ec, Handler&& handler) {
-    std::size_t n = 0;
-    if (!ec) {
-      const std::span<std::uint8_t> buffer = home_->read_buffer;
-      n = socket_.read_some(boost::asio::buffer(buffer.data(), buffer.size()), ec);
-      if (ec == boost::asio::error::would_block || ec == boost::asio::error::try_again) {
-        async_read(std::forward<Handler>(handler));  // woken without data: wait again
-        return;
-      }
-      filled_ = !ec && n == buffer.size();
-    }
-    handler(ec, std::span<const std::uint8_t>(home_->read_buffer.data(), n));
+  void fail_later(Handler&& handler) {
+    boost::asio::post(executor_, [h = std::forward<Handler>(handler)]() mutable {
+      h(boost::asio::error::operation_aborted, {});
+    });
   }
+  void on_events(std::uint32_t events) override;
+  void abandon() override;
+  // One read into the shared buffer. False: nothing there (the next input event says when).
+  bool receive(boost::system::error_code& ec, std::size_t& n);
+  // Sends more of the pending write. False: the socket is full again.
+  bool send_more(boost::system::error_code& ec);
 
-  template <class Handler>
-  void continue_write(const std::vector<boost::asio::const_buffer>& buffers, send_position at,
-                      std::size_t sent, Handler&& handler, bool initiating) {
-    boost::system::error_code ec;
-    sent += gather_send(socket_.native_handle(), buffers, at, ec);
-    if (ec == boost::asio::error::would_block) {
-      socket_.async_wait(socket_type::wait_write,
-                         [this, &buffers, at, sent, h = std::forward<Handler>(handler)](
-                             boost::system::error_code wait_ec) mutable {
-                           if (wait_ec) return h(wait_ec, sent);
-                           continue_write(buffers, at, sent, std::move(h), false);
-                         });
-      return;
-    }
-    if (!initiating) return handler(ec, sent);
-    boost::asio::post(socket_.get_executor(),
-                      [ec, sent, h = std::forward<Handler>(handler)]() mutable { h(ec, sent); });
-  }
-
-  socket_type socket_;
+  int fd_;
+  std::uint32_t slot_ = fd_poller::no_slot;
+  // Until a read says there is nothing more: set by each input event, cleared by a short read.
+  bool readable_ = true;
+  bool closed_ = false;
   io_thread::home* home_;
-  bool filled_ = false;  // the last read filled the buffer
+  executor_type executor_;
+  read_handler reader_;
+  write_handler writer_;
+  const std::vector<boost::asio::const_buffer>* write_buffers_ = nullptr;
+  send_position write_at_;
+  std::size_t write_sent_ = 0;
 };
 
 }  // namespace transport

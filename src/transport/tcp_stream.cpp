@@ -1,0 +1,139 @@
+#include "transport/tcp_stream.hpp"
+
+#include <fcntl.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+
+namespace transport {
+
+using boost::system::error_code;
+
+tcp_stream::tcp_stream(socket_type socket, io_thread::home& home)
+    : home_(&home), executor_(socket.get_executor()) {
+  error_code ec;
+  fd_ = socket.release(ec);  // Asio forgets the descriptor; the poller watches it from now on
+  if (ec) {
+    fd_ = -1;
+    closed_ = true;
+    return;
+  }
+  // Non-blocking, as Asio left it for its own reads: every call here must return at once.
+  const int flags = ::fcntl(fd_, F_GETFL, 0);
+  if (flags >= 0 && (flags & O_NONBLOCK) == 0) ::fcntl(fd_, F_SETFL, flags | O_NONBLOCK);
+}
+
+tcp_stream::tcp_stream(tcp_stream&& other) noexcept
+    : fd_(std::exchange(other.fd_, -1)),
+      readable_(other.readable_),
+      closed_(std::exchange(other.closed_, true)),
+      home_(other.home_),
+      executor_(other.executor_) {}
+
+tcp_stream::~tcp_stream() {
+  // Open here only when the session was never closed (the I/O threads abandoned at shutdown).
+  if (fd_ >= 0) {
+    if (slot_ != fd_poller::no_slot && home_->poller) home_->poller->remove(fd_, slot_);
+    ::close(fd_);
+  }
+}
+
+bool tcp_stream::watch() {
+  if (closed_) return false;
+  if (slot_ != fd_poller::no_slot) return true;
+  error_code ec;
+  slot_ = home_->poller->add(fd_, *this, ec);
+  if (slot_ == fd_poller::no_slot) {
+    close();
+    return false;
+  }
+  return true;
+}
+
+void tcp_stream::close() {
+  if (closed_) return;
+  closed_ = true;
+  if (slot_ != fd_poller::no_slot) {
+    home_->poller->remove(fd_, slot_);
+    slot_ = fd_poller::no_slot;
+  }
+  ::shutdown(fd_, SHUT_WR);
+  ::close(fd_);
+  fd_ = -1;
+  if (reader_) {
+    boost::asio::post(executor_, [h = std::move(reader_)]() mutable {
+      h(boost::asio::error::operation_aborted, {});
+    });
+  }
+  if (writer_) {
+    write_buffers_ = nullptr;
+    boost::asio::post(executor_, [h = std::move(writer_), sent = write_sent_]() mutable {
+      h(boost::asio::error::operation_aborted, sent);
+    });
+  }
+}
+
+void tcp_stream::on_events(std::uint32_t events) {
+  const bool failed = (events & (EPOLLERR | EPOLLHUP)) != 0;
+  // What completes is taken out first and run last, from these locals: either handler may let
+  // go of the session, and with it of this stream.
+  read_handler got;
+  error_code read_ec;
+  std::size_t read_n = 0;
+  if (failed || (events & EPOLLIN)) {
+    readable_ = true;
+    if (reader_ && receive(read_ec, read_n)) got = std::move(reader_);
+  }
+  write_handler wrote;
+  error_code write_ec;
+  if (writer_ && (failed || (events & EPOLLOUT)) && send_more(write_ec)) {
+    wrote = std::move(writer_);
+    write_buffers_ = nullptr;
+  }
+  const std::span<const std::uint8_t> bytes(home_->read_buffer.data(), read_n);
+  const std::size_t sent = write_sent_;
+  if (got) got(read_ec, bytes);
+  if (wrote) wrote(write_ec, sent);
+}
+
+void tcp_stream::abandon() {
+  slot_ = fd_poller::no_slot;  // the poller is going
+  // Either may hold the last reference to the session that holds this stream: they go last.
+  read_handler r = std::move(reader_);
+  write_handler w = std::move(writer_);
+}
+
+bool tcp_stream::receive(error_code& ec, std::size_t& n) {
+  const std::span<std::uint8_t> buffer = home_->read_buffer;
+  while (true) {
+    const ssize_t got = ::recv(fd_, buffer.data(), buffer.size(), 0);
+    if (got > 0) {
+      // Short: the socket is empty for now, and new bytes bring a new edge. Full: more is
+      // probably there, and the next read tries at once (from a post).
+      n = static_cast<std::size_t>(got);
+      readable_ = n == buffer.size();
+      ec = {};
+      return true;
+    }
+    if (got == 0) {
+      ec = boost::asio::error::eof;
+      return true;
+    }
+    if (errno == EINTR) continue;
+    if (errno == EAGAIN || errno == EWOULDBLOCK) {
+      readable_ = false;
+      return false;
+    }
+    ec = error_code(errno, boost::system::system_category());
+    return true;
+  }
+}
+
+bool tcp_stream::send_more(error_code& ec) {
+  write_sent_ += gather_send(fd_, *write_buffers_, write_at_, ec);
+  return ec != boost::asio::error::would_block;
+}
+
+}  // namespace transport
