@@ -109,6 +109,7 @@ struct io_pool::slot {
 
   slot() {
     home.deadlines.set_driver(&deadlines);
+    home.context = &context;
     home.poller = &poller;
   }
   ~slot() { home.deadlines.set_driver(nullptr); }

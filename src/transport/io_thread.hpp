@@ -28,6 +28,10 @@
 #include "broker/output_batch.hpp"
 #include "transport/deadline_queue.hpp"
 
+namespace boost::asio {
+class io_context;
+}
+
 namespace transport {
 class fd_poller;
 }
@@ -59,7 +63,9 @@ struct home {
   std::atomic<bool> idle{false};
   // The deadlines of this thread's sessions, served by one timer (io_pool's).
   deadline_queue deadlines;
-  // Watches the thread's plain TCP sockets (fd_poller.hpp); io_pool's, on this thread only.
+  // The context the thread runs, and what watches its plain TCP sockets (fd_poller.hpp, used
+  // on this thread only): io_pool's.
+  boost::asio::io_context* context = nullptr;
   fd_poller* poller = nullptr;
 
   // The rest is touched by this home's thread only.

@@ -11,8 +11,7 @@ namespace transport {
 
 using boost::system::error_code;
 
-tcp_stream::tcp_stream(socket_type socket, io_thread::home& home)
-    : home_(&home), executor_(socket.get_executor()) {
+tcp_stream::tcp_stream(socket_type socket, io_thread::home& home) : home_(&home) {
   error_code ec;
   fd_ = socket.release(ec);  // Asio forgets the descriptor; the poller watches it from now on
   if (ec) {
@@ -29,8 +28,7 @@ tcp_stream::tcp_stream(tcp_stream&& other) noexcept
     : fd_(std::exchange(other.fd_, -1)),
       readable_(other.readable_),
       closed_(std::exchange(other.closed_, true)),
-      home_(other.home_),
-      executor_(other.executor_) {}
+      home_(other.home_) {}
 
 tcp_stream::~tcp_stream() {
   // Open here only when the session was never closed (the I/O threads abandoned at shutdown).
@@ -63,14 +61,13 @@ void tcp_stream::close() {
   ::close(fd_);
   fd_ = -1;
   if (reader_) {
-    boost::asio::post(executor_, [h = std::move(reader_)]() mutable {
+    boost::asio::post(get_executor(), [h = std::move(reader_)]() mutable {
       h(boost::asio::error::operation_aborted, {});
     });
   }
-  if (writer_) {
-    write_buffers_ = nullptr;
-    boost::asio::post(executor_, [h = std::move(writer_), sent = write_sent_]() mutable {
-      h(boost::asio::error::operation_aborted, sent);
+  if (pending_) {
+    boost::asio::post(get_executor(), [p = std::move(pending_)] {
+      p->handler(boost::asio::error::operation_aborted, p->sent);
     });
   }
 }
@@ -86,23 +83,21 @@ void tcp_stream::on_events(std::uint32_t events) {
     readable_ = true;
     if (reader_ && receive(read_ec, read_n)) got = std::move(reader_);
   }
-  write_handler wrote;
+  std::unique_ptr<pending_write> wrote;
   error_code write_ec;
-  if (writer_ && (failed || (events & EPOLLOUT)) && send_more(write_ec)) {
-    wrote = std::move(writer_);
-    write_buffers_ = nullptr;
+  if (pending_ && (failed || (events & EPOLLOUT)) && send_more(write_ec)) {
+    wrote = std::move(pending_);
   }
   const std::span<const std::uint8_t> bytes(home_->read_buffer.data(), read_n);
-  const std::size_t sent = write_sent_;
   if (got) got(read_ec, bytes);
-  if (wrote) wrote(write_ec, sent);
+  if (wrote) wrote->handler(write_ec, wrote->sent);
 }
 
 void tcp_stream::abandon() {
   slot_ = fd_poller::no_slot;  // the poller is going
   // Either may hold the last reference to the session that holds this stream: they go last.
   read_handler r = std::move(reader_);
-  write_handler w = std::move(writer_);
+  std::unique_ptr<pending_write> w = std::move(pending_);
 }
 
 bool tcp_stream::receive(error_code& ec, std::size_t& n) {
@@ -132,7 +127,7 @@ bool tcp_stream::receive(error_code& ec, std::size_t& n) {
 }
 
 bool tcp_stream::send_more(error_code& ec) {
-  write_sent_ += gather_send(fd_, *write_buffers_, write_at_, ec);
+  pending_->sent += gather_send(fd_, *pending_->buffers, pending_->at, ec);
   return ec != boost::asio::error::would_block;
 }
 

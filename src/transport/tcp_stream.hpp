@@ -26,6 +26,7 @@
 #include <boost/asio/post.hpp>
 
 #include <cstdint>
+#include <memory>
 #include <span>
 #include <utility>
 #include <vector>
@@ -56,7 +57,7 @@ class tcp_stream final : private fd_poller::watcher {
   tcp_stream& operator=(tcp_stream&&) = delete;
   ~tcp_stream();
 
-  executor_type get_executor() const { return executor_; }
+  executor_type get_executor() const { return home_->context->get_executor(); }
   io_thread::home& home() { return *home_; }
 
   // Waits until the socket is readable, then reads what is there into the context's shared
@@ -70,7 +71,7 @@ class tcp_stream final : private fd_poller::watcher {
       reader_.emplace(std::forward<Handler>(handler));
       return;
     }
-    boost::asio::post(executor_, [this, h = std::forward<Handler>(handler)]() mutable {
+    boost::asio::post(get_executor(), [this, h = std::forward<Handler>(handler)]() mutable {
       // `h` keeps the session, and so this stream, alive until it has run.
       boost::system::error_code ec = boost::asio::error::operation_aborted;
       std::size_t n = 0;
@@ -91,13 +92,12 @@ class tcp_stream final : private fd_poller::watcher {
     boost::system::error_code ec;
     const std::size_t sent = gather_send(fd_, buffers, at, ec);
     if (ec == boost::asio::error::would_block) {  // the rest when the socket drains
-      writer_.emplace(std::forward<Handler>(handler));
-      write_buffers_ = &buffers;
-      write_at_ = at;
-      write_sent_ = sent;
+      // Made only now: most writes never wait, and an idle connection keeps none of this.
+      pending_ = std::make_unique<pending_write>(&buffers, at, sent);
+      pending_->handler.emplace(std::forward<Handler>(handler));
       return;
     }
-    boost::asio::post(executor_,
+    boost::asio::post(get_executor(),
                       [ec, sent, h = std::forward<Handler>(handler)]() mutable { h(ec, sent); });
   }
 
@@ -122,7 +122,7 @@ class tcp_stream final : private fd_poller::watcher {
   bool watch();
   template <class Handler>
   void fail_later(Handler&& handler) {
-    boost::asio::post(executor_, [h = std::forward<Handler>(handler)]() mutable {
+    boost::asio::post(get_executor(), [h = std::forward<Handler>(handler)]() mutable {
       h(boost::asio::error::operation_aborted, {});
     });
   }
@@ -130,6 +130,15 @@ class tcp_stream final : private fd_poller::watcher {
   void abandon() override;
   // One read into the shared buffer. False: nothing there (the next input event says when).
   bool receive(boost::system::error_code& ec, std::size_t& n);
+  // A write the socket could not take at once: the rest, and who to tell.
+  struct pending_write {
+    pending_write(const std::vector<boost::asio::const_buffer>* b, send_position a, std::size_t s)
+        : buffers(b), at(a), sent(s) {}
+    const std::vector<boost::asio::const_buffer>* buffers;
+    send_position at;
+    std::size_t sent;
+    write_handler handler;
+  };
   // Sends more of the pending write. False: the socket is full again.
   bool send_more(boost::system::error_code& ec);
 
@@ -139,12 +148,8 @@ class tcp_stream final : private fd_poller::watcher {
   bool readable_ = true;
   bool closed_ = false;
   io_thread::home* home_;
-  executor_type executor_;
   read_handler reader_;
-  write_handler writer_;
-  const std::vector<boost::asio::const_buffer>* write_buffers_ = nullptr;
-  send_position write_at_;
-  std::size_t write_sent_ = 0;
+  std::unique_ptr<pending_write> pending_;
 };
 
 }  // namespace transport

@@ -37,6 +37,7 @@ struct owner {
 class tcp_stream_test : public ::testing::Test {
  protected:
   tcp_stream_test() {
+    home_.context = &context_;
     home_.poller = &*poller_;
     tcp::acceptor acceptor(context_, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
     peer_.connect(acceptor.local_endpoint());
