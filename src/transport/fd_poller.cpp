@@ -61,9 +61,11 @@ struct fd_poller::impl {
       const int n = ::epoll_wait(descriptor.native_handle(), events.data(), batch, 0);
       if (n < 0 && errno == EINTR) continue;
       for (int i = 0; i < n; ++i) {
-        // Looked up for each event: a watcher may remove (or add) others.
-        const std::uint32_t index = events[static_cast<std::size_t>(i)].data.u32;
-        if (index >= slots.size() || !slots[index]) continue;
+        // Looked up for each event: a watcher may remove (or add) others. An event of a
+        // removed descriptor whose slot was taken again meanwhile has an older generation.
+        const std::uint64_t tag = events[static_cast<std::size_t>(i)].data.u64;
+        const auto index = static_cast<std::uint32_t>(tag);
+        if (index >= slots.size() || !slots[index] || generations[index] != tag >> 32) continue;
         try {
           slots[index]->on_events(events[static_cast<std::size_t>(i)].events);
         } catch (...) {
@@ -88,7 +90,8 @@ struct fd_poller::impl {
 
   asio::io_context& context;
   asio::posix::stream_descriptor descriptor;
-  std::vector<watcher*> slots;  // by slot; nullptr where free
+  std::vector<watcher*> slots;             // by slot; nullptr where free
+  std::vector<std::uint32_t> generations;  // by slot: how often it was given back
   std::vector<std::uint32_t> free_slots;
   std::size_t watched = 0;
   bool waiting = false;
@@ -109,11 +112,11 @@ std::uint32_t fd_poller::add(int fd, watcher& w, error_code& ec) {
   } else {
     slot = static_cast<std::uint32_t>(p.slots.size());
     p.slots.push_back(nullptr);
+    p.generations.push_back(0);
   }
   epoll_event ev{};
-  ev.events = EPOLLIN | EPOLLOUT | EPOLLET;  // EPOLLERR and EPOLLHUP come unasked
-  ev.data.u64 = 0;
-  ev.data.u32 = slot;
+  ev.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;  // EPOLLERR and EPOLLHUP come unasked
+  ev.data.u64 = (std::uint64_t{p.generations[slot]} << 32) | slot;
   if (::epoll_ctl(p.descriptor.native_handle(), EPOLL_CTL_ADD, fd, &ev) != 0) {
     ec = error_code(errno, boost::system::system_category());
     p.free_slots.push_back(slot);
@@ -132,6 +135,7 @@ void fd_poller::remove(int fd, std::uint32_t slot) {
   epoll_event ignored{};
   ::epoll_ctl(p.descriptor.native_handle(), EPOLL_CTL_DEL, fd, &ignored);
   p.slots[slot] = nullptr;
+  ++p.generations[slot];
   p.free_slots.push_back(slot);
   if (--p.watched == 0 && p.waiting) {
     error_code ignored_ec;

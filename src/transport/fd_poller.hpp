@@ -27,7 +27,7 @@ class fd_poller {
  public:
   class watcher {
    public:
-    // `events`: EPOLLIN, EPOLLOUT, EPOLLERR, EPOLLHUP bits.
+    // `events`: EPOLLIN, EPOLLOUT, EPOLLRDHUP (the peer's FIN), EPOLLERR, EPOLLHUP bits.
     virtual void on_events(std::uint32_t events) = 0;
     // The poller ends while still watching this one (the I/O threads were abandoned at
     // shutdown): let go of what keeps the watcher's owner alive.

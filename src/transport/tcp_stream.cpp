@@ -27,6 +27,7 @@ tcp_stream::tcp_stream(socket_type socket, io_thread::home& home) : home_(&home)
 tcp_stream::tcp_stream(tcp_stream&& other) noexcept
     : fd_(std::exchange(other.fd_, -1)),
       readable_(other.readable_),
+      peer_done_(other.peer_done_),
       closed_(std::exchange(other.closed_, true)),
       home_(other.home_) {}
 
@@ -74,12 +75,15 @@ void tcp_stream::close() {
 
 void tcp_stream::on_events(std::uint32_t events) {
   const bool failed = (events & (EPOLLERR | EPOLLHUP)) != 0;
+  // The peer's FIN or reset is a state, not a change: once seen it stays, or a short read
+  // that took the last bytes before it would wait for an edge that never comes.
+  if (failed || (events & EPOLLRDHUP)) peer_done_ = true;
   // What completes is taken out first and run last, from these locals: either handler may let
   // go of the session, and with it of this stream.
   read_handler got;
   error_code read_ec;
   std::size_t read_n = 0;
-  if (failed || (events & EPOLLIN)) {
+  if (peer_done_ || (events & EPOLLIN)) {
     readable_ = true;
     if (reader_ && receive(read_ec, read_n)) got = std::move(reader_);
   }
@@ -105,10 +109,11 @@ bool tcp_stream::receive(error_code& ec, std::size_t& n) {
   while (true) {
     const ssize_t got = ::recv(fd_, buffer.data(), buffer.size(), 0);
     if (got > 0) {
-      // Short: the socket is empty for now, and new bytes bring a new edge. Full: more is
-      // probably there, and the next read tries at once (from a post).
+      // Short: the socket is empty for now, and new bytes bring a new edge, unless the peer
+      // has finished (then the next read sees its end). Full: more is probably there. Either
+      // way the next read tries at once (from a post).
       n = static_cast<std::size_t>(got);
-      readable_ = n == buffer.size();
+      readable_ = peer_done_ || n == buffer.size();
       ec = {};
       return true;
     }

@@ -146,6 +146,7 @@ class tcp_stream final : private fd_poller::watcher {
   std::uint32_t slot_ = fd_poller::no_slot;
   // Until a read says there is nothing more: set by each input event, cleared by a short read.
   bool readable_ = true;
+  bool peer_done_ = false;  // its FIN, a reset or an error was seen
   bool closed_ = false;
   io_thread::home* home_;
   read_handler reader_;

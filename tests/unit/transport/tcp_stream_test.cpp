@@ -131,6 +131,24 @@ TEST_F(tcp_stream_test, peer_closing_gives_eof) {
   EXPECT_EQ(last_ec_, asio::error::eof);
 }
 
+TEST_F(tcp_stream_test, peer_ending_right_after_its_last_bytes_still_gives_eof) {
+  // The stream waits (its first read found nothing); then the last bytes and the FIN arrive
+  // together, and one edge reports both.
+  read_once();
+  context_.restart();
+  context_.poll();
+  ASSERT_EQ(reads_, 0);
+  asio::write(peer_, asio::buffer(std::string("bye")));
+  peer_.shutdown(tcp::socket::shutdown_send);
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  ASSERT_TRUE(run_until([] { return reads_ == 1; }));
+  EXPECT_EQ(got_, "bye");
+  // Nothing more will change on the socket: the end must be seen without another edge.
+  read_once();
+  ASSERT_TRUE(run_until([] { return reads_ == 2; }, std::chrono::seconds(2)));
+  EXPECT_EQ(last_ec_, asio::error::eof);
+}
+
 TEST_F(tcp_stream_test, close_ends_the_pending_read_and_the_context_runs_dry) {
   read_once();
   context_.restart();
