@@ -57,7 +57,10 @@ class stream_session final : public session_base,
         connection_(core, *this, std::move(remote_address), std::move(kind)) {}
 
   ~stream_session() override {
-    // Reached without close() only when the I/O threads were abandoned at shutdown.
+    // May run on any thread that held the last reference (an authenticator's, the store's,
+    // another I/O thread's after a deferred wake), but only once closed: while open, the
+    // stream's pending read holds the session. Reached without close() only when the I/O
+    // threads were abandoned at shutdown, when no other thread runs.
     if (!closed_) connection_.on_closed();
     // Locked, not scheduled(): this may run on another thread while the queue's own expires it.
     if (home_) home_->deadlines.cancel(*this);
