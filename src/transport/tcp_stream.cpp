@@ -1,6 +1,5 @@
 #include "transport/tcp_stream.hpp"
 
-#include <fcntl.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -13,15 +12,15 @@ using boost::system::error_code;
 
 tcp_stream::tcp_stream(socket_type socket, io_thread::home& home) : home_(&home) {
   error_code ec;
-  fd_ = socket.release(ec);  // Asio forgets the descriptor; the poller watches it from now on
+  // Non-blocking (one ioctl, as before the poller): every call here must return at once.
+  socket.non_blocking(true, ec);
+  // Asio forgets the descriptor; the poller watches it from now on. On failure the socket
+  // closes it.
+  if (!ec) fd_ = socket.release(ec);
   if (ec) {
     fd_ = -1;
     closed_ = true;
-    return;
   }
-  // Non-blocking, as Asio left it for its own reads: every call here must return at once.
-  const int flags = ::fcntl(fd_, F_GETFL, 0);
-  if (flags >= 0 && (flags & O_NONBLOCK) == 0) ::fcntl(fd_, F_SETFL, flags | O_NONBLOCK);
 }
 
 tcp_stream::tcp_stream(tcp_stream&& other) noexcept
