@@ -1,5 +1,6 @@
 #include "mqtt/topic.hpp"
 
+#include <algorithm>
 #include <cstddef>
 
 namespace mqtt {
@@ -11,6 +12,13 @@ bool fits_string(std::string_view s) {
   return !s.empty() && s.size() <= 65535 && s.find('\0') == std::string_view::npos;
 }
 
+// Levels are one more than the '/' in between; a text shorter than max_topic_levels bytes cannot
+// hold that many '/', so the everyday topic is not read a second time for them.
+bool within_level_limit(std::string_view s) {
+  if (s.size() < max_topic_levels) return true;
+  return static_cast<std::size_t>(std::count(s.begin(), s.end(), '/')) < max_topic_levels;
+}
+
 }  // namespace
 
 bool valid_topic_name(std::string_view topic) {
@@ -20,11 +28,11 @@ bool valid_topic_name(std::string_view topic) {
   for (const char c : topic) {
     if (c == '+' || c == '#' || c == '\0') return false;
   }
-  return true;
+  return within_level_limit(topic);
 }
 
 bool valid_topic_filter(std::string_view filter) {
-  if (!fits_string(filter)) return false;
+  if (!fits_string(filter) || !within_level_limit(filter)) return false;
   std::size_t level_start = 0;
   for (std::size_t i = 0; i < filter.size(); ++i) {
     const char c = filter[i];

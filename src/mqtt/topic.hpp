@@ -1,16 +1,26 @@
 #pragma once
 // Topic names and filters [MQTT-4.7].
 
+#include <cstddef>
 #include <optional>
 #include <string_view>
 
 namespace mqtt {
 
-// A name a PUBLISH may carry: at least one character, no '+' or '#' [MQTT-3.3.2-2] [MQTT-4.7.3-1].
+// The most levels a topic name or filter may have here. The protocol sets no limit short of the
+// 65,535 bytes of a string, so one PUBLISH could carry 32,768 levels. The broker's topic trees
+// walk and free their nodes one level per call, and every level costs a node: a bound keeps
+// both (and the stack) small. Mosquitto refuses more than 200 '/' (201 levels), which is far past
+// any topic tree a home writes; so does this broker. A name or filter past it is "correctly
+// formed but not accepted": 5.0's Topic Name invalid (0x90) and Topic Filter invalid (0x8F).
+inline constexpr std::size_t max_topic_levels = 201;
+
+// A name a PUBLISH may carry: at least one character, no '+' or '#' [MQTT-3.3.2-2] [MQTT-4.7.3-1],
+// at most max_topic_levels levels.
 bool valid_topic_name(std::string_view topic);
 
 // A filter a SUBSCRIBE may carry: non-empty; '#' only as the last level, alone in its level
-// [MQTT-4.7.1-2]; '+' alone in its level [MQTT-4.7.1-3].
+// [MQTT-4.7.1-2]; '+' alone in its level [MQTT-4.7.1-3]; at most max_topic_levels levels.
 bool valid_topic_filter(std::string_view filter);
 
 // Whether `filter` matches `topic`. Topics starting with '$' are not matched by a filter that

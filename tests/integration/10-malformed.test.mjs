@@ -131,6 +131,12 @@ const cases = [
     input: bytes.publish({ topic: 'a/#', payload: 'x' }),
   },
   {
+    // Correctly formed, but deeper than the broker takes (201 levels, as Mosquitto): with 202
+    // levels (201 '/') the publisher is closed as for a wildcard in the name.
+    name: 'PUBLISH to a topic of 202 levels',
+    input: bytes.publish({ topic: '/'.repeat(201), payload: 'x' }),
+  },
+  {
     // [MQTT-4.7.3-1]
     name: 'PUBLISH to an empty topic',
     input: bytes.publish({ topic: '', payload: 'x' }),

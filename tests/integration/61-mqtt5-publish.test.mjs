@@ -15,6 +15,7 @@ import {
   publish5,
   read_ack,
   read_connack,
+  read_disconnect,
   read_publish,
   read_sub_ack,
   subscribe5,
@@ -161,6 +162,29 @@ test('SUBACK gives a reason per filter: granted QoS, 0x87 ACL, 0x8F invalid filt
   ]);
   assert.equal(ack.packet_id, 7);
   assert.deepEqual(ack.reasons, [2, 0x87, 0x8f, 1, 0x8f, 0x8f]);
+  await sub.ping();
+  sub.destroy();
+});
+
+// "v5/deep/x/x/...": `levels` levels in all. The broker takes at most 201 (as Mosquitto).
+const deep = (levels) => ['v5', 'deep', ...Array(levels - 2).fill('x')].join('/');
+
+test('201 topic levels work end to end; 202 get SUBACK 0x8F and PUBLISH DISCONNECT 0x90', { skip }, async () => {
+  const sub = await raw5();
+  const ack = await suback_of(sub, 3, [[deep(201), 1], [deep(202), 1], [`${deep(200)}/#`, 0], [`${deep(201)}/#`, 0]]);
+  assert.deepEqual(ack.reasons, [1, 0x8f, 0, 0x8f]);
+  const pub = await raw5();
+  pub.send(publish5({ topic: deep(201), payload: Buffer.from('deepest'), qos: 1, packet_id: 1 }));
+  assert.equal(read_ack(await pub.expect(packet_type.puback)).reason, 0);
+  const got = read_publish(await sub.expect(packet_type.publish));
+  assert.equal(got.topic, deep(201));
+  assert.equal(got.payload.toString(), 'deepest');
+  pub.send(publish5({ topic: deep(202), payload: Buffer.from('too deep'), qos: 0 }));
+  const p = await pub.next_packet(3000, 'DISCONNECT from the broker');
+  assert.equal(p.type, packet_type.disconnect, `packet type ${p.type}, not DISCONNECT`);
+  assert.equal(read_disconnect(p).reason, 0x90);
+  await pub.wait_closed();
+  // The subscriber got nothing of it and is still served.
   await sub.ping();
   sub.destroy();
 });

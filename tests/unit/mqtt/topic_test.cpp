@@ -40,6 +40,32 @@ TEST(topic_filter, misplaced_wildcards_are_invalid) {  // [MQTT-4.7.1-2] [MQTT-4
   }
 }
 
+// `levels` levels of one byte each: "a/a/.../a".
+std::string levels_of(std::size_t levels, char c = 'a') {
+  std::string out(1, c);
+  for (std::size_t i = 1; i < levels; ++i) (out += '/') += c;
+  return out;
+}
+
+TEST(topic_name, more_levels_than_the_limit_are_refused) {
+  EXPECT_TRUE(valid_topic_name(levels_of(max_topic_levels)));
+  EXPECT_FALSE(valid_topic_name(levels_of(max_topic_levels + 1)));
+  // Empty levels count: 201 '/' are 202 levels.
+  EXPECT_TRUE(valid_topic_name(std::string(max_topic_levels - 1, '/')));
+  EXPECT_FALSE(valid_topic_name(std::string(max_topic_levels, '/')));
+  // A long name with few levels is not affected.
+  EXPECT_TRUE(valid_topic_name(std::string(60000, 'a') + "/b"));
+}
+
+TEST(topic_filter, more_levels_than_the_limit_are_refused) {
+  EXPECT_TRUE(valid_topic_filter(levels_of(max_topic_levels, '+')));
+  EXPECT_FALSE(valid_topic_filter(levels_of(max_topic_levels + 1, '+')));
+  EXPECT_TRUE(valid_topic_filter(levels_of(max_topic_levels - 1) + "/#"));
+  EXPECT_FALSE(valid_topic_filter(levels_of(max_topic_levels) + "/#"));
+  EXPECT_FALSE(split_shared_filter("$share/g/" + levels_of(max_topic_levels + 1)).has_value());
+  EXPECT_TRUE(split_shared_filter("$share/g/" + levels_of(max_topic_levels)).has_value());
+}
+
 struct match_case {
   std::string_view filter;
   std::string_view topic;
