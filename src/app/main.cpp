@@ -131,6 +131,8 @@ void apply_limits(const addon::options& options, broker::broker_config& config,
   config.max_total_buffer_bytes = options.max_total_buffer_mb
                                       ? *options.max_total_buffer_mb * mib
                                       : app::default_total_buffer_bytes(memory);
+  // Retained messages get a budget of their own, of the same size: a quarter of the memory.
+  config.max_retained_bytes = app::default_total_buffer_bytes(memory);
   config.max_connections = options.max_connections;
   config.connect_timeout = std::chrono::seconds(options.connect_timeout);
   // Each connection is a descriptor; the store, the listeners and the logs need a few more.
@@ -148,7 +150,8 @@ void apply_limits(const addon::options& options, broker::broker_config& config,
               (options.max_total_buffer_mb ? std::string("max_total_buffer_mb")
                                            : std::to_string(memory / mib) + " MiB of memory") +
               "), offline sessions " + std::to_string(config.max_queued_messages) +
-              " messages or " + std::to_string(options.max_queued_mb) + " MiB");
+              " messages or " + std::to_string(options.max_queued_mb) + " MiB, retained " +
+              std::to_string(config.max_retained_bytes / mib) + " MiB");
 }
 
 int run_broker(const app::flags& f, broker::logger& log) {

@@ -32,6 +32,20 @@ struct broker_config {
   std::size_t max_queued_messages = 8192;
   std::size_t max_queued_bytes = 16 * 1024 * 1024;
 
+  // What authenticated clients can make the broker keep. Mosquitto bounds none of these; a home
+  // stays far below them, and a client past one is refused that one thing while the rest goes on.
+  // Subscriptions of one session, and of all sessions together: a new one past either gets a
+  // SUBACK failure (5.0: Quota exceeded); replacing an existing one is always allowed.
+  std::size_t max_subscriptions_per_client = 100000;
+  std::size_t max_subscriptions = 1000000;
+  // Sessions, connected or not: a client that would start a new one past it is refused
+  // (CONNACK Server unavailable, 5.0: Quota exceeded); existing sessions resume as always.
+  std::size_t max_sessions = 100000;
+  // Retained messages together, in retained_cost() bytes. A retained message past it is
+  // delivered as usual but not kept: its topic keeps its previous one. The application sets it
+  // from the memory it has; this is only the fallback.
+  std::size_t max_retained_bytes = 256 * 1024 * 1024;
+
   std::size_t max_incoming_qos2 = 1000;  // QoS 2 ids awaiting PUBREL, per client
   // 5.0: topic aliases a client may set towards the broker (CONNACK Topic Alias Maximum).
   std::uint16_t topic_alias_maximum = 10;

@@ -68,6 +68,9 @@ broker_stats broker_core::stats() const {
   s.limits.connections_refused = l.connections_refused.load();
   s.limits.connect_timeouts = l.connect_timeouts.load();
   s.limits.logins_throttled = l.logins_throttled.load();
+  s.limits.subscriptions_refused = l.subscriptions_refused.load();
+  s.limits.sessions_refused = l.sessions_refused.load();
+  s.limits.retained_refused = l.retained_refused.load();
   s.limits.connections_open = l.connections_open.load();
   s.limits.buffered_bytes = state_->buffered_bytes();
   return s;

@@ -68,6 +68,14 @@ void write_broker_metrics(broker_core& core, prometheus_text& out) {
               l.connect_timeouts);
   out.counter("mqtt_broker_limit_throttled_logins_total",
               "Login attempts held back by the password-guessing throttle.", l.logins_throttled);
+  out.family("mqtt_broker_limit_refused_total", "counter",
+             "What a limit refused to keep: new subscriptions past max_subscriptions or the "
+             "per-client bound (subscriptions), new sessions past max_sessions (sessions), "
+             "retained messages past max_retained_bytes (retained).");
+  out.sample("mqtt_broker_limit_refused_total", l.subscriptions_refused,
+             {{"limit", "subscriptions"}});
+  out.sample("mqtt_broker_limit_refused_total", l.sessions_refused, {{"limit", "sessions"}});
+  out.sample("mqtt_broker_limit_refused_total", l.retained_refused, {{"limit", "retained"}});
   out.gauge("mqtt_broker_buffered_bytes", "Bytes of messages waiting in every session together.",
             l.buffered_bytes);
   out.gauge("mqtt_broker_open_connections",

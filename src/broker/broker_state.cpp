@@ -79,8 +79,9 @@ std::optional<std::uint32_t> will_delay_of(const mqtt::will_message& w) {
 }
 }  // namespace
 
-bool broker_state::attach(connection_state& conn, bool clean_start,
-                          std::optional<mqtt::will_message> will, const send_limits& limits) {
+std::optional<bool> broker_state::attach(connection_state& conn, bool clean_start,
+                                         std::optional<mqtt::will_message> will,
+                                         const send_limits& limits) {
   std::optional<mqtt::will_message> previous_will;
   shared_text previous_user;
   bool present = false;
@@ -125,6 +126,13 @@ bool broker_state::attach(connection_state& conn, bool clean_start,
       if (!delayed || it == sessions_.end()) {
         publish_will_locked(conn.client_id, previous_user, std::move(*previous_will));
       }
+    }
+    if (it == sessions_.end() && sessions_.size() >= config_.max_sessions) {
+      note_refusal(counters_.limits.sessions_refused, episodes_.sessions_refused,
+                   conn.client_id.view(), "sessions",
+                   "new session refused: " + std::to_string(sessions_.size()) +
+                       " sessions exist (max_sessions)");
+      return std::nullopt;
     }
     if (it == sessions_.end()) {
       auto created =
@@ -425,9 +433,16 @@ std::size_t broker_state::route_locked(const message_ptr& msg, const session* fr
     if (msg->payload().empty()) {
       retained_.erase(msg->topic());
       if (durable) store_->retained_erased(msg->topic());
-    } else {
-      retained_.store(msg);
+    } else if (retained_.store_within(msg, config_.max_retained_bytes)) {
       if (durable) store_->retained_stored(msg);
+    } else {
+      // Still delivered below; only not kept.
+      note_refusal(counters_.limits.retained_refused, episodes_.retained_refused,
+                   from ? from->client_id() : std::string_view(), "retained",
+                   "retained message to '" + std::string(msg->topic()) +
+                       "' not kept: retained messages hold " + std::to_string(retained_.bytes()) +
+                       " bytes (max_retained_bytes " + std::to_string(config_.max_retained_bytes) +
+                       ")");
     }
   }
   // Overlapping filters of one session deliver the message once, at the highest QoS they
@@ -551,6 +566,29 @@ void broker_state::count_drop(const session& s, enqueue_result why, bool first) 
   }
 }
 
+const char* broker_state::subscription_bound_locked(const session& s,
+                                                    std::string_view filter) const {
+  // Replacing a subscription adds nothing [MQTT-3.8.4-3].
+  if (s.subscriptions().contains(filter)) return nullptr;
+  if (s.subscriptions().size() >= config_.max_subscriptions_per_client) {
+    return "max_subscriptions_per_client";
+  }
+  if (subscriptions_.size() + shared_count_ >= config_.max_subscriptions) {
+    return "max_subscriptions";
+  }
+  return nullptr;
+}
+
+void broker_state::note_refusal(std::atomic<std::uint64_t>& counter, episode_gate& gate,
+                                std::string_view client_id, std::string_view counted_in,
+                                const std::string& what) {
+  limit_counters::add(counter);
+  if (!gate.begins(episode_gate::clock::now())) return;
+  log_.log(log_level::warning, client_id,
+           what + " (further ones are counted in $SYS/broker/limits/" + std::string(counted_in) +
+               "/refused)");
+}
+
 std::vector<std::uint8_t> broker_state::subscribe(connection_state& conn,
                                                   const std::vector<mqtt::subscription>& subs) {
   std::vector<std::uint8_t> codes;
@@ -570,6 +608,13 @@ std::vector<std::uint8_t> broker_state::subscribe(connection_state& conn,
     if (acl_ && !acl_->can_subscribe(identity_of(*s), judged)) {
       // Refused: SUBACK failure, the connection stays [MQTT-3.9.3-2]; 5.0 says why.
       codes.push_back(v5 ? mqtt::reason::not_authorized : mqtt::reason::unspecified_error);
+      continue;
+    }
+    if (const char* bound = subscription_bound_locked(*s, sub.filter)) {
+      note_refusal(counters_.limits.subscriptions_refused, episodes_.subscriptions_refused,
+                   s->client_id(), "subscriptions",
+                   "subscription to '" + sub.filter + "' refused: " + bound + " reached");
+      codes.push_back(v5 ? mqtt::reason::quota_exceeded : mqtt::reason::unspecified_error);
       continue;
     }
     const mqtt::qos granted = min_qos(sub.max_qos, mqtt::qos::exactly_once);
@@ -902,6 +947,9 @@ void broker_state::publish_sys(std::chrono::steady_clock::time_point now) {
       {"$SYS/broker/limits/connections/open", value(l.connections_open.load())},
       {"$SYS/broker/limits/connections/connect_timeout", value(l.connect_timeouts.load())},
       {"$SYS/broker/limits/logins/throttled", value(l.logins_throttled.load())},
+      {"$SYS/broker/limits/subscriptions/refused", value(l.subscriptions_refused.load())},
+      {"$SYS/broker/limits/sessions/refused", value(l.sessions_refused.load())},
+      {"$SYS/broker/limits/retained/refused", value(l.retained_refused.load())},
   };
   std::lock_guard lock(mutex_);
   const std::pair<const char*, std::string> counts[] = {

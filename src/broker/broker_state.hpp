@@ -92,11 +92,12 @@ class broker_state {
 
   // An authenticated CONNECT: takes over a connection with the same client id [MQTT-3.1.4-2],
   // resumes or starts the session [MQTT-3.1.2-4] [MQTT-3.1.2-6], and keeps the will.
-  // Returns whether a session was resumed (CONNACK session present [MQTT-3.2.2-2]).
-  // The session's expiry is conn.session_expiry; what the client allows the broker to send
-  // (Receive Maximum, Maximum Packet Size, topic aliases) comes from `limits`.
-  bool attach(connection_state& conn, bool clean_start, std::optional<mqtt::will_message> will,
-              const send_limits& limits);
+  // Returns whether a session was resumed (CONNACK session present [MQTT-3.2.2-2]), or nullopt
+  // when a new session would pass max_sessions: then nothing is attached and the connection is
+  // to be refused. The session's expiry is conn.session_expiry; what the client allows the
+  // broker to send (Receive Maximum, Maximum Packet Size, topic aliases) comes from `limits`.
+  std::optional<bool> attach(connection_state& conn, bool clean_start,
+                             std::optional<mqtt::will_message> will, const send_limits& limits);
   // The connection is gone: publishes its will unless it said DISCONNECT, ends a clean session,
   // and forgets the transport.
   void detach(connection_state& conn);
@@ -222,6 +223,14 @@ class broker_state {
   // Returns whether the session had it.
   bool remove_subscription_locked(session& s, std::string_view filter);
   void remove_all_subscriptions_locked(session& s, bool restoring = false);
+  // The bound a new subscription of `s` to `filter` would pass (its name, for the log), or null
+  // when it fits or replaces one the session has. Shared or exclusive.
+  const char* subscription_bound_locked(const session& s, std::string_view filter) const;
+  // Counts a refusal by one of the bounds on what clients make the broker keep, and logs the
+  // first of an episode; `counted_in`: the $SYS/broker/limits/<counted_in>/refused topic.
+  void note_refusal(std::atomic<std::uint64_t>& counter, episode_gate& gate,
+                    std::string_view client_id, std::string_view counted_in,
+                    const std::string& what);
   // The routing alone: into the subscription tree, or into its shared group; whether it is new.
   bool route_subscription_locked(session& s, const mqtt::subscription& sub);
   void unroute_subscription_locked(session& s, std::string_view filter);

@@ -145,7 +145,19 @@ void finish_connect(connection_state& st, auth_result result, const mqtt::connec
     limits.maximum_packet_size = st.client_max_packet;
     limits.topic_aliases = st.client_alias_max > 0;
   }
-  const bool present = st.broker.attach(st, connect.clean_start, connect.will, limits);
+  const std::optional<bool> attached =
+      st.broker.attach(st, connect.clean_start, connect.will, limits);
+  if (!attached) {
+    // A new session past max_sessions. 3.1.1 has no closer return code than Server
+    // unavailable [MQTT-3.2.2.3].
+    refuse_connect(st, is_v5(st) ? rc::quota_exceeded : mqtt::connect_return::server_unavailable,
+                   "connection refused: the broker keeps as many sessions as it may "
+                   "(max_sessions), from " +
+                       st.remote_address);
+    wake_self(st);
+    return;
+  }
+  const bool present = *attached;
   st.stage = phase::connected;
   st.announced = true;
   st.connack_sent = true;

@@ -37,6 +37,9 @@ struct limit_episodes {
   episode_gate total_budget;
   episode_gate connect_timeout;
   episode_gate connections_refused;
+  episode_gate subscriptions_refused;
+  episode_gate sessions_refused;
+  episode_gate retained_refused;
 };
 
 }  // namespace broker

@@ -15,6 +15,9 @@ struct limit_stats {
   std::uint64_t connections_refused = 0;      // past max_connections
   std::uint64_t connect_timeouts = 0;         // no CONNECT within connect_timeout
   std::uint64_t logins_throttled = 0;         // login attempts held back by the throttle
+  std::uint64_t subscriptions_refused = 0;    // past max_subscriptions(_per_client)
+  std::uint64_t sessions_refused = 0;         // new sessions past max_sessions
+  std::uint64_t retained_refused = 0;         // retained messages not kept: max_retained_bytes
   std::uint64_t buffered_bytes = 0;           // now: queued in every session together
   std::uint64_t connections_open = 0;         // now: sockets open (connected or not yet)
 };
@@ -28,6 +31,9 @@ struct limit_counters {
   std::atomic<std::uint64_t> connections_refused{0};
   std::atomic<std::uint64_t> connect_timeouts{0};
   std::atomic<std::uint64_t> logins_throttled{0};
+  std::atomic<std::uint64_t> subscriptions_refused{0};
+  std::atomic<std::uint64_t> sessions_refused{0};
+  std::atomic<std::uint64_t> retained_refused{0};
   std::atomic<std::uint64_t> connections_open{0};
 
   static void add(std::atomic<std::uint64_t>& counter, std::uint64_t n = 1) {

@@ -20,13 +20,37 @@ void retained_store::store(message_ptr msg) {
     return;
   }
   node& at = find_or_create_node(*root_, msg->topic());
-  if (!at.msg) ++count_;
-  at.msg = std::move(msg);
+  place(std::move(msg), &at);
+}
+
+bool retained_store::store_within(message_ptr msg, std::size_t max_bytes) {
+  if (msg->payload().empty()) {
+    erase(msg->topic());
+    return true;
+  }
+  // Looked up first, so that a refused message leaves no empty levels behind.
+  node* at = find_node(*root_, msg->topic());
+  const std::size_t freed = at && at->msg ? retained_cost(*at->msg) : 0;
+  if (bytes_ - freed + retained_cost(*msg) > max_bytes) return false;
+  place(std::move(msg), at);
+  return true;
+}
+
+void retained_store::place(message_ptr msg, node* at) {
+  if (!at) at = &find_or_create_node(*root_, msg->topic());
+  if (at->msg) {
+    bytes_ -= retained_cost(*at->msg);
+  } else {
+    ++count_;
+  }
+  bytes_ += retained_cost(*msg);
+  at->msg = std::move(msg);
 }
 
 void retained_store::erase(std::string_view topic) {
   node* at = find_node(*root_, topic);
   if (!at || !at->msg) return;
+  bytes_ -= retained_cost(*at->msg);
   at->msg.reset();
   --count_;
   prune_nodes(*root_, at, [](const node& n) { return !n.msg; });

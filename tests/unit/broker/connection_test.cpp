@@ -3,8 +3,10 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <map>
 #include <sstream>
 
+#include "broker/retained_store.hpp"
 #include "broker/session.hpp"
 #include "mqtt/reason_code.hpp"
 #include "test_client.hpp"
@@ -525,9 +527,129 @@ TEST_F(connection_test, limit_counters_are_published_under_sys) {
         "$SYS/broker/limits/messages/dropped/total_budget",
         "$SYS/broker/limits/messages/dropped/offline", "$SYS/broker/limits/clients/disconnected",
         "$SYS/broker/limits/connections/refused", "$SYS/broker/limits/connections/connect_timeout",
-        "$SYS/broker/limits/logins/throttled", "$SYS/broker/limits/buffered/bytes"}) {
+        "$SYS/broker/limits/logins/throttled", "$SYS/broker/limits/buffered/bytes",
+        "$SYS/broker/limits/subscriptions/refused", "$SYS/broker/limits/sessions/refused",
+        "$SYS/broker/limits/retained/refused"}) {
     EXPECT_EQ(values[topic], "0") << topic;
   }
+}
+
+// The bounds on what clients make the broker keep, set small here (the defaults are far past a
+// home's needs): past each, that one thing is refused and the connection goes on.
+class bounded_broker : public connection_test {
+ protected:
+  broker_config bounded = [this] {
+    broker_config c = config;
+    c.max_subscriptions_per_client = 2;
+    c.max_subscriptions = 3;
+    c.max_sessions = 2;
+    return c;
+  }();
+  broker_core limited{bounded, auth, log};
+
+  std::unique_ptr<test_client> client(std::string id, bool v5 = false) {
+    auto c = std::make_unique<test_client>(limited);
+    if (v5) c->use_version(mqtt::protocol_version::v5);
+    c->connect(std::move(id), false);
+    return c;
+  }
+  static std::vector<std::uint8_t> suback(test_client& c, const std::string& filter) {
+    c.send(subscribe(filter));
+    const auto acks = c.received_of<mqtt::suback_packet>();
+    return acks.size() == 1 ? acks[0].reason_codes : std::vector<std::uint8_t>{};
+  }
+  using codes = std::vector<std::uint8_t>;
+};
+
+TEST_F(bounded_broker, subscriptions_past_the_per_client_bound_get_a_failure_code) {
+  auto a = client("a");
+  a->received();
+  EXPECT_EQ(suback(*a, "one"), codes{0});
+  EXPECT_EQ(suback(*a, "two/#"), codes{0});
+  EXPECT_EQ(suback(*a, "three"), codes{0x80});
+  EXPECT_EQ(suback(*a, "one"), codes{0});  // replacing adds nothing
+  EXPECT_FALSE(a->conn().should_close());
+  EXPECT_EQ(limited.stats().limits.subscriptions_refused, 1u);
+  EXPECT_EQ(limited.stats().subscriptions, 2u);
+  // The refused filter delivers nothing; the granted ones still do.
+  auto pub = client("pub");
+  pub->received();
+  pub->send(publish("three", "x"));
+  pub->send(publish("two/b", "y"));
+  const auto got = a->received_of<mqtt::publish_packet>();
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0].topic, "two/b");
+  EXPECT_NE(log_text.str().find("max_subscriptions_per_client"), std::string::npos);
+}
+
+TEST_F(bounded_broker, subscriptions_past_the_total_bound_get_quota_exceeded_in_5_0) {
+  auto a = client("a");
+  a->received();
+  EXPECT_EQ(suback(*a, "one"), codes{0});
+  EXPECT_EQ(suback(*a, "two"), codes{0});
+  auto b = client("b", true);
+  b->received();
+  EXPECT_EQ(suback(*b, "$share/g/three"), codes{0});  // shared ones count too
+  EXPECT_EQ(suback(*b, "four"), codes{mqtt::reason::quota_exceeded});
+  // Unsubscribing makes room.
+  mqtt::unsubscribe_packet u;
+  u.packet_id = 2;
+  u.filters = {"one"};
+  a->send(u);
+  EXPECT_EQ(suback(*b, "four"), codes{0});
+  EXPECT_EQ(limited.stats().limits.subscriptions_refused, 1u);
+}
+
+TEST_F(bounded_broker, a_new_session_past_the_bound_is_refused_and_existing_ones_resume) {
+  auto a = client("a");
+  auto b = client("b");
+  auto c = client("c");
+  auto refused = c->received_of<mqtt::connack_packet>();
+  ASSERT_EQ(refused.size(), 1u);
+  EXPECT_EQ(refused[0].reason_code, mqtt::connect_return::server_unavailable);
+  EXPECT_TRUE(c->conn().should_close());
+  auto c5 = client("c5", true);
+  refused = c5->received_of<mqtt::connack_packet>();
+  ASSERT_EQ(refused.size(), 1u);
+  EXPECT_EQ(refused[0].reason_code, mqtt::reason::quota_exceeded);
+  EXPECT_EQ(limited.stats().limits.sessions_refused, 2u);
+  // "a" comes back on a new connection (a takeover): its session resumes.
+  auto again = client("a");
+  const auto resumed = again->received_of<mqtt::connack_packet>();
+  ASSERT_EQ(resumed.size(), 1u);
+  EXPECT_EQ(resumed[0].reason_code, 0);
+  EXPECT_TRUE(resumed[0].session_present);
+  EXPECT_EQ(limited.stats().sessions, 2u);
+}
+
+TEST_F(connection_test, a_retained_message_past_the_bound_is_delivered_but_not_kept) {
+  broker_config small = config;
+  const message_ptr sample = message::make("r/1", "11", mqtt::qos::at_most_once, true);
+  small.max_retained_bytes = 2 * retained_cost(*sample);
+  broker_core limited{small, auth, log};
+  test_client live(limited);
+  live.connect("live");
+  live.send(subscribe("r/#"));
+  live.received();
+  test_client pub(limited);
+  pub.connect("pub");
+  pub.send(publish("r/1", "11", mqtt::qos::at_most_once, true));
+  pub.send(publish("r/2", "22", mqtt::qos::at_most_once, true));
+  pub.send(publish("r/3", "33", mqtt::qos::at_most_once, true));   // past the bound
+  pub.send(publish("r/1", "444", mqtt::qos::at_most_once, true));  // a byte more than room
+  EXPECT_EQ(live.received_of<mqtt::publish_packet>().size(), 4u);  // all delivered live
+  EXPECT_FALSE(pub.conn().should_close());
+  test_client late(limited);
+  late.connect("late");
+  late.send(subscribe("r/#"));
+  std::map<std::string, std::string> kept;
+  for (const auto& p : late.received_of<mqtt::publish_packet>()) kept[p.topic] = p.payload;
+  EXPECT_EQ(kept, (std::map<std::string, std::string>{{"r/1", "11"}, {"r/2", "22"}}));
+  EXPECT_EQ(limited.stats().limits.retained_refused, 2u);
+  // A deletion makes room.
+  pub.send(publish("r/2", "", mqtt::qos::at_most_once, true));
+  pub.send(publish("r/3", "33", mqtt::qos::at_most_once, true));
+  EXPECT_EQ(limited.stats().retained_messages, 2u);
 }
 
 }  // namespace

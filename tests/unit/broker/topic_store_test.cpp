@@ -138,4 +138,41 @@ TEST(retained_store, dollar_topics_only_match_explicit_filters) {
 }
 
 }  // namespace
+TEST(retained_store, bytes_follow_stores_replacements_and_deletions) {
+  retained_store store;
+  const message_ptr a = retained("a", "12345");
+  const message_ptr b = retained("b/c", "1");
+  store.store(a);
+  store.store(b);
+  EXPECT_EQ(store.bytes(), retained_cost(*a) + retained_cost(*b));
+  const message_ptr longer = retained("a", std::string(100, 'x'));
+  store.store(longer);
+  EXPECT_EQ(store.bytes(), retained_cost(*longer) + retained_cost(*b));
+  store.erase("b/c");
+  store.store(retained("a", ""));
+  EXPECT_EQ(store.bytes(), 0u);
+  EXPECT_EQ(store.size(), 0u);
+}
+
+TEST(retained_store, store_within_refuses_what_would_pass_the_limit_and_keeps_the_old) {
+  retained_store store;
+  const message_ptr first = retained("t/1", "x");
+  const std::size_t limit = 2 * retained_cost(*first) + 10;
+  EXPECT_TRUE(store.store_within(first, limit));
+  EXPECT_TRUE(store.store_within(retained("t/2", "y"), limit));
+  // A third topic does not fit; it leaves no trace.
+  EXPECT_FALSE(store.store_within(retained("t/3/deep", "z"), limit));
+  EXPECT_EQ(store.size(), 2u);
+  EXPECT_EQ(retained_topics(store, "#"), (std::vector<std::string>{"t/1", "t/2"}));
+  // Replacing within the room left is fine; growing past it keeps the previous message.
+  EXPECT_TRUE(store.store_within(retained("t/1", std::string(11, 'a')), limit));
+  EXPECT_EQ(store.find("t/1")->payload().size(), 11u);
+  EXPECT_FALSE(store.store_within(retained("t/1", std::string(12, 'b')), limit));
+  EXPECT_EQ(store.find("t/1")->payload(), std::string(11, 'a'));
+  // Deleting always works, and makes room.
+  EXPECT_TRUE(store.store_within(retained("t/2", ""), limit));
+  EXPECT_TRUE(store.store_within(retained("t/3", "z"), limit));
+  EXPECT_EQ(store.size(), 2u);
+}
+
 }  // namespace broker
