@@ -427,12 +427,16 @@ std::size_t broker_state::route_locked(const message_ptr& msg, const session* fr
   if (msg->retain()) {
     // $SYS statistics describe this run only: kept in memory, never written (an idle broker
     // would otherwise write to the SD card every 10 s, and restore stale figures).
-    const bool durable = store_ && msg->topic().rfind("$SYS/", 0) != 0;
+    const bool statistics = msg->topic().starts_with("$SYS/");
+    const bool durable = store_ && !statistics;
     // Held while telling the store too, so the store gets a topic's changes in their order.
     std::lock_guard retained(retained_mutex_);
     if (msg->payload().empty()) {
       retained_.erase(msg->topic());
       if (durable) store_->retained_erased(msg->topic());
+    } else if (statistics) {
+      // The broker's own few, which no client can write: never refused by the budget.
+      retained_.store(msg);
     } else if (retained_.store_within(msg, config_.max_retained_bytes)) {
       if (durable) store_->retained_stored(msg);
     } else {

@@ -650,6 +650,13 @@ TEST_F(connection_test, a_retained_message_past_the_bound_is_delivered_but_not_k
   pub.send(publish("r/2", "", mqtt::qos::at_most_once, true));
   pub.send(publish("r/3", "33", mqtt::qos::at_most_once, true));
   EXPECT_EQ(limited.stats().retained_messages, 2u);
+  late.received();  // the two live ones
+  // The budget is full again; the broker's own $SYS messages are still kept, and count.
+  limited.tick(std::chrono::steady_clock::now());
+  late.send(subscribe("$SYS/broker/limits/retained/refused", mqtt::qos::at_most_once, 2));
+  const auto sys = late.received_of<mqtt::publish_packet>();
+  ASSERT_EQ(sys.size(), 1u);
+  EXPECT_EQ(sys[0].payload, "2");
 }
 
 }  // namespace
