@@ -104,8 +104,11 @@ packet_reader::result packet_reader::next_packet(publish_view* publish) {
       break;
     }
   }
-  // Refused before a single byte of the body is buffered, whatever the length claims.
-  if (remaining_length > max_packet_size_) return fail(decode_error::packet_too_large);
+  // Refused before a single byte of the body is buffered, whatever the length claims. The size
+  // a 5.0 CONNACK announces is the whole packet's, fixed header included [MQTT-3.2.2-15].
+  if (header_size + remaining_length > max_packet_size_) {
+    return fail(decode_error::packet_too_large);
+  }
   if (available - header_size < remaining_length) return out;  // need_more
 
   const std::span body(data + header_size, remaining_length);

@@ -14,8 +14,9 @@ namespace mqtt {
 
 class packet_reader {
  public:
-  // Packets whose remaining length exceeds max_packet_size are refused before their body is
-  // buffered, so a hostile length cannot make the reader allocate.
+  // Packets whose total size (fixed header and remaining length, as 5.0's Maximum Packet Size
+  // counts it) exceeds max_packet_size are refused before their body is buffered, so a hostile
+  // length cannot make the reader allocate.
   explicit packet_reader(std::size_t max_packet_size);
 
   // The version negotiated by CONNECT; until set, 3.1.1 is assumed. next() sets it itself from a

@@ -161,9 +161,16 @@ TEST(packet_reader, hostile_length_near_the_maximum_varint_is_refused_at_once) {
 }
 
 TEST(packet_reader, packet_of_exactly_the_maximum_size_is_accepted) {
-  packet_reader reader(5);
+  packet_reader reader(7);  // the whole packet: 2 bytes of fixed header and 5 of body
   reader.feed(as_bytes(wire({0x30, 0x05, 0x00, 0x01, 't', 'x', 'y'})));
   EXPECT_EQ(reader.next().state, packet_reader::status::packet);
+}
+
+// 5.0's Maximum Packet Size is the Total Packet Size, fixed header included [MQTT-3.2.2-15].
+TEST(packet_reader, the_fixed_header_counts_toward_the_maximum) {
+  packet_reader reader(6);
+  reader.feed(as_bytes(wire({0x30, 0x05, 0x00, 0x01, 't', 'x', 'y'})));
+  EXPECT_EQ(reader.next().error, decode_error::packet_too_large);
 }
 
 TEST(packet_reader, remaining_length_of_five_bytes_is_malformed) {  // [MQTT-1.5.5-1]
