@@ -2,7 +2,7 @@
 // holding 100,000 subscriptions gets a failure code for the next one and keeps its connection
 // and everything it has; replacing a subscription still works. (The session and retained bounds
 // are too large to reach quickly here; the unit tests run all three with small values.)
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { start_broker, is_mosquitto, test_user } from '../support/broker.mjs';
 import { raw_client } from '../support/raw_client.mjs';
@@ -10,16 +10,6 @@ import { packet_type, publish, subscribe } from '../support/mqtt_bytes.mjs';
 
 const skip = is_mosquitto ? 'Mosquitto bounds no subscriptions' : false;
 const per_client = 100000;
-let broker;
-
-before(async () => {
-  if (skip) return;
-  broker = await start_broker();
-});
-
-after(async () => {
-  await broker?.stop();
-});
 
 // The return codes of one SUBACK.
 async function suback_codes(client) {
@@ -28,6 +18,15 @@ async function suback_codes(client) {
 }
 
 test('the 100,001st subscription of a client is refused; the client and its subscriptions go on', { skip }, async () => {
+  const broker = await start_broker();
+  try {
+    await many_subscriptions(broker);
+  } finally {
+    await broker.stop();
+  }
+});
+
+async function many_subscriptions(broker) {
   const client = await raw_client.connect_accepted(broker.port, {
     client_id: 'many-filters',
     ...test_user,
@@ -61,4 +60,4 @@ test('the 100,001st subscription of a client is refused; the client and its subs
   assert.match(broker.output, /subscription to 'many\/extra' refused: max_subscriptions_per_client/);
   client.destroy();
   publisher.destroy();
-});
+}
