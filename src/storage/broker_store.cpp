@@ -142,10 +142,16 @@ void broker_store::release_held_memory() {
 
 void broker_store::flusher_loop() {
   std::unique_lock lock(mutex_);
+  // The last push was refused (the store's queue is full: the disk is slow, full or failing).
+  // Acknowledgements waiting (strict mode) then do not cut the wait short: with them the loop
+  // would retry at once, forever, each retry encoding a held change again (it did, at a full
+  // core, on a full disk).
+  bool behind = false;
   while (!stopping_) {
-    wake_.wait_for(lock, options_.hold, [this] { return stopping_ || !waiting_.empty(); });
+    wake_.wait_for(lock, options_.hold,
+                   [this, &behind] { return stopping_ || (!behind && !waiting_.empty()); });
     if (stopping_) break;
-    push_held(lock);
+    behind = !push_held(lock);
   }
 }
 
