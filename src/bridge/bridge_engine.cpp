@@ -76,6 +76,10 @@ void bridge_engine::log(broker::log_level level, const std::string& text) {
   core_.log().log(level, "bridge " + settings_.name + ": " + text);
 }
 
+void bridge_engine::start() {
+  if (settings_.notifications) core_.publish_notification(settings_.notification_topic, "0");
+}
+
 void bridge_engine::on_remote_open(clock::time_point now, bool try_private) {
   phase_ = phase::awaiting_connack;
   close_reason_.clear();
@@ -288,18 +292,12 @@ void bridge_engine::connect_local() {
   // Subscribing again on every connection sends the local retained messages to the remote
   // again, which brings a remote that lost them (or was replaced) up to date.
   if (!sub.subscriptions.empty()) send_local(sub);
-  if (settings_.notifications) {
-    send_local(mqtt::publish_packet{
-        settings_.notification_topic, "1", mqtt::qos::at_most_once, true, false, 0, {}});
-  }
+  if (settings_.notifications) core_.publish_notification(settings_.notification_topic, "1");
 }
 
 void bridge_engine::close_local() {
   if (!local_) return;
-  if (settings_.notifications) {
-    send_local(mqtt::publish_packet{
-        settings_.notification_topic, "0", mqtt::qos::at_most_once, true, false, 0, {}});
-  }
+  if (settings_.notifications) core_.publish_notification(settings_.notification_topic, "0");
   send_local(mqtt::disconnect_packet{});
   local_->on_bytes(bytes_of(local_in_));
   local_in_.clear();

@@ -52,6 +52,9 @@ class bridge_engine {
   bridge_engine(const bridge_engine&) = delete;
   bridge_engine& operator=(const bridge_engine&) = delete;
 
+  // Before the first connection attempt: the local notification says 0, as Mosquitto's does once
+  // per start, so a retained 1 left by a crash does not claim a connection that is not there.
+  void start();
   // The transport reached the remote broker: queues CONNECT (with try_private when `try_private`).
   void on_remote_open(clock::time_point now, bool try_private);
   void on_remote_bytes(std::span<const std::uint8_t> bytes, clock::time_point now);

@@ -4,8 +4,7 @@
 
 namespace bridge {
 
-void write_bridge_metrics(const std::vector<bridge_status>& bridges,
-                          broker::prometheus_text& out) {
+void write_bridge_metrics(const std::vector<bridge_status>& bridges, broker::prometheus_text& out) {
   if (bridges.empty()) return;
   struct family {
     const char* name;

@@ -48,6 +48,11 @@ void broker_core::publish_sys_entry(std::string topic, std::string payload) {
       message::make(std::move(topic), std::move(payload), mqtt::qos::at_most_once, true));
 }
 
+void broker_core::publish_notification(std::string topic, std::string payload) {
+  state_->publish(
+      message::make(std::move(topic), std::move(payload), mqtt::qos::at_least_once, true));
+}
+
 broker_stats broker_core::stats() const {
   const broker_counters& c = state_->counters();
   broker_stats s;

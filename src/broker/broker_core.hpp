@@ -74,6 +74,10 @@ class broker_core {
   // A retained $SYS entry from outside the core (a bridge's state). Like every $SYS entry it is
   // kept in memory only.
   void publish_sys_entry(std::string topic, std::string payload);
+  // A bridge's connection notification (Mosquitto's "notifications"): retained, QoS 1, to a
+  // topic the bridge's settings name ($SYS included), without access checks. A $SYS one stays
+  // in memory like every $SYS entry; another is stored like any retained message.
+  void publish_notification(std::string topic, std::string payload);
 
   broker_stats stats() const;
   const broker_config& config() const;

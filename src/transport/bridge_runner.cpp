@@ -81,6 +81,7 @@ class bridge_link final : public broker::transport_link,
 
   // --- on the bridges' thread ---
   void start() {
+    engine_.start();
     if (settings_.tls.enabled()) {
       std::string error;
       tls_context_ = make_bridge_tls_context(settings_.tls, error);

@@ -256,6 +256,25 @@ restart_timeout 1
   await end(late.client);
 });
 
+test('notifications: 0 here from the start while the remote cannot be reached', { skip }, async () => {
+  const dead = await free_tcp_port();
+  const conf = `connection b8
+address 127.0.0.1:${dead}
+topic x/# out 0
+remote_clientid site-down
+notifications true
+restart_timeout 1
+`;
+  const broker = await start_local(conf);
+  const local = await connect_mqtt_js(broker.port);
+  await subscribe(local.client, '$SYS/broker/connection/site-down/state', 1);
+  const state = await local.inbox.wait_for_topic('$SYS/broker/connection/site-down/state');
+  assert.equal(state.payload, '0');
+  assert.equal(state.retain, true);
+  assert.equal(state.qos, 1);
+  await end(local.client);
+});
+
 test('fail-over: a dead first address, then the second', { skip }, async () => {
   const remote = await start_remote();
   const dead = await free_tcp_port();

@@ -365,6 +365,24 @@ TEST_F(bridge_engine_test, notifications_say_1_on_connect_and_0_when_the_remote_
   EXPECT_EQ(down[0].payload, "0");
 }
 
+TEST_F(bridge_engine_test, start_says_0_retained_at_qos_1_before_any_connection) {
+  settings.notifications = true;
+  // Outside $SYS a notification is stored like any retained message, so a crash can leave "1".
+  settings.notification_topic = "bridges/rc/state";
+  make_engine();
+  auto stale = local_client("stale");
+  stale->send(publish(settings.notification_topic, "1", mqtt::qos::at_least_once, true, 1));
+  engine->start();
+  auto late = local_client("late");
+  late->send(subscribe(settings.notification_topic, mqtt::qos::exactly_once));
+  const auto got = late->received_of<mqtt::publish_packet>();
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0].payload, "0");
+  EXPECT_TRUE(got[0].retain);
+  EXPECT_EQ(got[0].qos, mqtt::qos::at_least_once);  // as Mosquitto's notifications
+  EXPECT_EQ(engine->current_phase(), bridge_engine::phase::idle);
+}
+
 TEST_F(bridge_engine_test, keep_alive_sends_pingreq_and_gives_up_without_pingresp) {
   settings.keepalive = 5;
   make_engine();
