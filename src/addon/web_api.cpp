@@ -110,6 +110,7 @@ Json::Value bridge_json(const bridge::bridge_status& b) {
   v["messages_received"] = static_cast<Json::UInt64>(b.messages_received);
   v["messages_sent"] = static_cast<Json::UInt64>(b.messages_sent);
   v["messages_unmapped"] = static_cast<Json::UInt64>(b.messages_unmapped);
+  v["messages_too_large"] = static_cast<Json::UInt64>(b.messages_too_large);
   return v;
 }
 

@@ -90,6 +90,11 @@ void bridge_engine::on_remote_open(clock::time_point now, bool try_private) {
   ping_outstanding_ = false;
   connect_started_ = now;
   last_sent_ = now;
+  remote_limits_ = {};
+  remote_inflight_.clear();
+  waiting_for_room_.clear();  // still in flight in the local session: it sends them again
+  downgraded_qos2_.clear();
+  warned_too_large_ = false;
 
   mqtt::connect_packet c;
   c.version = settings_.version;
@@ -185,7 +190,20 @@ void bridge_engine::handle_remote(mqtt::packet& pkt) {
                                                 mqtt::name_of(T::type) + " reason " +
                                                 std::to_string(p.reason_code) + ")");
           }
+          const bool completes = !std::is_same_v<T, mqtt::pubrec_packet> || p.reason_code >= 0x80;
+          if constexpr (std::is_same_v<T, mqtt::puback_packet>) {
+            if (downgraded_qos2_.erase(p.packet_id)) {
+              // Sent at QoS 1 for a local QoS 2 delivery: the local side hears PUBREC, and its
+              // PUBREL is completed here.
+              self_acked_qos2_.insert(p.packet_id);
+              send_local(mqtt::pubrec_packet{p.packet_id, 0, {}});
+              remote_inflight_.erase(p.packet_id);
+              release_waiting();
+              return;
+            }
+          }
           send_local(T{p.packet_id, 0, {}});
+          if (completes && remote_inflight_.erase(p.packet_id)) release_waiting();
         } else if constexpr (std::is_same_v<T, mqtt::pubrel_packet>) {
           in_qos2_.erase(p.packet_id);
           send_local(mqtt::pubrel_packet{p.packet_id, 0, {}});
@@ -220,6 +238,19 @@ void bridge_engine::handle_connack(const mqtt::connack_packet& c) {
     return;
   }
   phase_ = phase::connected;
+  if (settings_.version == mqtt::protocol_version::v5) {
+    using mqtt::property_id;
+    if (auto v = mqtt::find_integer(c.props, property_id::receive_maximum); v && *v > 0) {
+      remote_limits_.receive_maximum = static_cast<std::uint16_t>(*v);
+    }
+    remote_limits_.maximum_packet_size =
+        mqtt::find_integer(c.props, property_id::maximum_packet_size).value_or(0);
+    if (auto v = mqtt::find_integer(c.props, property_id::maximum_qos); v && *v < 2) {
+      remote_limits_.maximum_qos = static_cast<mqtt::qos>(*v);
+    }
+    remote_limits_.retain_available =
+        mqtt::find_integer(c.props, property_id::retain_available).value_or(1) != 0;
+  }
   log(broker::log_level::info,
       std::string("connected (MQTT ") + version_text(settings_.version) + ", client id '" +
           settings_.remote_clientid + "', " +
@@ -390,16 +421,81 @@ void bridge_engine::handle_local_publish(mqtt::publish_packet& p) {
   std::optional<std::string> remote_topic = to_remote(settings_.topics, p.topic);
   if (!remote_topic) {
     ++counters_.unmapped;
-    if (p.qos == mqtt::qos::at_least_once) send_local(mqtt::puback_packet{p.packet_id, 0, {}});
-    if (p.qos == mqtt::qos::exactly_once) {
-      self_acked_qos2_.insert(p.packet_id);
-      send_local(mqtt::pubrec_packet{p.packet_id, 0, {}});
-    }
+    ack_locally(p.qos, p.packet_id);
     return;
   }
-  ++counters_.sent;
-  send_remote(mqtt::publish_packet{
+  forward_to_remote(mqtt::publish_packet{
       std::move(*remote_topic), std::move(p.payload), p.qos, p.retain, p.dup, p.packet_id, {}});
+}
+
+void bridge_engine::ack_locally(mqtt::qos q, std::uint16_t packet_id) {
+  if (q == mqtt::qos::at_least_once) send_local(mqtt::puback_packet{packet_id, 0, {}});
+  if (q == mqtt::qos::exactly_once) {
+    self_acked_qos2_.insert(packet_id);
+    send_local(mqtt::pubrec_packet{packet_id, 0, {}});
+  }
+}
+
+void bridge_engine::forward_to_remote(mqtt::publish_packet p) {
+  const remote_limits& limits = remote_limits_;
+  if (limits.maximum_packet_size != 0) {
+    // Fixed header, topic, packet id, an empty property length (5.0 only), payload.
+    const std::size_t remaining = 2 + p.topic.size() + (p.qos != mqtt::qos::at_most_once ? 2 : 0) +
+                                  (settings_.version == mqtt::protocol_version::v5 ? 1 : 0) +
+                                  p.payload.size();
+    const std::size_t size = 1 +
+                             (remaining < 128       ? 1
+                              : remaining < 16384   ? 2
+                              : remaining < 2097152 ? 3
+                                                    : 4) +
+                             remaining;
+    if (size > limits.maximum_packet_size) {
+      // The remote would close the connection for it [MQTT-3.2.2-15]: it cannot cross.
+      ++counters_.too_large;
+      if (!warned_too_large_) {
+        warned_too_large_ = true;
+        log(broker::log_level::warning,
+            "a message to '" + p.topic + "' (" + std::to_string(size) +
+                " bytes) is larger than the remote accepts (" +
+                std::to_string(limits.maximum_packet_size) +
+                "); such messages are not sent to it (further ones are only counted)");
+      }
+      ack_locally(p.qos, p.packet_id);
+      return;
+    }
+  }
+  if (!limits.retain_available) p.retain = false;  // [MQTT-3.2.2-14]
+  if (p.qos > limits.maximum_qos) {
+    // Never above the remote's Maximum QoS [MQTT-3.2.2-11].
+    if (limits.maximum_qos == mqtt::qos::at_most_once) {
+      ack_locally(p.qos, p.packet_id);
+      p.packet_id = 0;
+      p.dup = false;
+    } else {
+      downgraded_qos2_.insert(p.packet_id);
+    }
+    p.qos = limits.maximum_qos;
+  }
+  if (p.qos != mqtt::qos::at_most_once && !remote_inflight_.contains(p.packet_id)) {
+    if (remote_inflight_.size() >= limits.receive_maximum) {
+      // No more unacknowledged than the remote's Receive Maximum [MQTT-3.3.4-7].
+      waiting_for_room_.push_back(std::move(p));
+      return;
+    }
+    remote_inflight_.insert(p.packet_id);
+  }
+  ++counters_.sent;
+  send_remote(p);
+}
+
+void bridge_engine::release_waiting() {
+  while (!waiting_for_room_.empty() && remote_inflight_.size() < remote_limits_.receive_maximum) {
+    mqtt::publish_packet p = std::move(waiting_for_room_.front());
+    waiting_for_room_.pop_front();
+    remote_inflight_.insert(p.packet_id);
+    ++counters_.sent;
+    send_remote(p);
+  }
 }
 
 void bridge_engine::on_remote_closed() {

@@ -20,6 +20,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <deque>
 #include <memory>
 #include <span>
 #include <string>
@@ -34,9 +35,10 @@
 namespace bridge {
 
 struct bridge_counters {
-  std::uint64_t received = 0;  // messages from the remote into the local core
-  std::uint64_t sent = 0;      // messages from the local core to the remote
-  std::uint64_t unmapped = 0;  // messages that matched no topic line (dropped, acknowledged)
+  std::uint64_t received = 0;   // messages from the remote into the local core
+  std::uint64_t sent = 0;       // messages from the local core to the remote
+  std::uint64_t unmapped = 0;   // messages that matched no topic line (dropped, acknowledged)
+  std::uint64_t too_large = 0;  // past a 5.0 remote's Maximum Packet Size (dropped, acknowledged)
 };
 
 class bridge_engine {
@@ -95,6 +97,12 @@ class bridge_engine {
   void close_local();
   void feed_local();
   void pull_local();
+  // A local message for the remote, within what the remote's CONNACK allows.
+  void forward_to_remote(mqtt::publish_packet p);
+  // Sends messages that waited for room under the remote's Receive Maximum.
+  void release_waiting();
+  // Completes a local delivery here, for a message that does not go to the remote as it is.
+  void ack_locally(mqtt::qos q, std::uint16_t packet_id);
   void send_remote(const mqtt::packet& p);
   void send_local(const mqtt::packet& p);
   void close_remote(std::string reason);
@@ -123,6 +131,25 @@ class bridge_engine {
   std::unordered_set<std::uint16_t> in_qos2_;
   // Local QoS 2 deliveries that matched no topic line and were acknowledged here.
   std::unordered_set<std::uint16_t> self_acked_qos2_;
+
+  // What a 5.0 remote's CONNACK allows this client to send; 3.1.1 remotes have no such limits.
+  struct remote_limits {
+    std::uint16_t receive_maximum = 65535;  // QoS 1/2 publishes unacknowledged [MQTT-3.3.4-7]
+    std::uint32_t maximum_packet_size = 0;  // 0: none [MQTT-3.2.2-15]
+    mqtt::qos maximum_qos = mqtt::qos::exactly_once;  // [MQTT-3.2.2-11]
+    bool retain_available = true;                     // [MQTT-3.2.2-14]
+  };
+  remote_limits remote_limits_;
+  // Ids of QoS 1/2 publishes sent to the remote and not completed yet (PUBACK, PUBCOMP, or a
+  // PUBREC with a failure code), counted against receive_maximum.
+  std::unordered_set<std::uint16_t> remote_inflight_;
+  // Local messages waiting for room under receive_maximum; at most the local session's own
+  // in-flight window, since the local core sends no more before they are acknowledged.
+  std::deque<mqtt::publish_packet> waiting_for_room_;
+  // Local QoS 2 deliveries sent at QoS 1 (the remote's Maximum QoS): the remote's PUBACK
+  // becomes the local PUBREC.
+  std::unordered_set<std::uint16_t> downgraded_qos2_;
+  bool warned_too_large_ = false;
   bridge_counters counters_;
 };
 

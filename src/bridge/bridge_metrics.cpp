@@ -29,6 +29,9 @@ void write_bridge_metrics(const std::vector<bridge_status>& bridges, broker::pro
       {"mqtt_broker_bridge_messages_unmapped_total", "counter",
        "Messages that matched no topic line of the bridge (acknowledged and dropped)",
        [](const bridge_status& s) { return s.messages_unmapped; }},
+      {"mqtt_broker_bridge_messages_too_large_total", "counter",
+       "Messages larger than the remote's Maximum Packet Size (acknowledged and dropped)",
+       [](const bridge_status& s) { return s.messages_too_large; }},
   };
   for (const family& f : families) {
     out.family(f.name, f.type, f.help);

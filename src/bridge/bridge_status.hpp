@@ -24,10 +24,11 @@ struct bridge_status {
   std::string last_error;  // why the last connection failed or ended, empty if none yet
   std::chrono::system_clock::time_point since{};  // when `state` began
   std::chrono::seconds retry_in{0};               // in `waiting`: the wait chosen
-  std::uint64_t connections = 0;        // successful connections (CONNACK) since the start
-  std::uint64_t messages_received = 0;  // remote -> local
-  std::uint64_t messages_sent = 0;      // local -> remote
-  std::uint64_t messages_unmapped = 0;  // matched no topic line: acknowledged and dropped
+  std::uint64_t connections = 0;         // successful connections (CONNACK) since the start
+  std::uint64_t messages_received = 0;   // remote -> local
+  std::uint64_t messages_sent = 0;       // local -> remote
+  std::uint64_t messages_unmapped = 0;   // matched no topic line: acknowledged and dropped
+  std::uint64_t messages_too_large = 0;  // past a 5.0 remote's Maximum Packet Size: dropped
 };
 
 }  // namespace bridge

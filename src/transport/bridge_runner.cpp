@@ -143,6 +143,7 @@ class bridge_link final : public broker::transport_link,
     status_.messages_received = c.received;
     status_.messages_sent = c.sent;
     status_.messages_unmapped = c.unmapped;
+    status_.messages_too_large = c.too_large;
   }
 
   void attempt() {

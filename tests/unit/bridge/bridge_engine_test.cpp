@@ -116,15 +116,16 @@ class bridge_engine_test : public ::testing::Test {
       if (link.posted.empty()) break;
     }
   }
-  // Opens the remote connection and answers CONNECT with CONNACK; returns what followed it.
-  std::vector<mqtt::packet> connect(bool session_present = false) {
+  // Opens the remote connection and answers CONNECT with CONNACK (with `props`, for a 5.0
+  // remote); returns what followed it.
+  std::vector<mqtt::packet> connect(bool session_present = false, mqtt::properties props = {}) {
     engine->on_remote_open(clock::now(), false);
     remote_reader = mqtt::packet_reader(1 << 20);
     remote_reader.set_version(settings.version);
     auto first = to_remote();
     EXPECT_EQ(first.size(), 1u);
     EXPECT_TRUE(!first.empty() && std::holds_alternative<mqtt::connect_packet>(first[0]));
-    from_remote(mqtt::connack_packet{session_present, 0, {}});
+    from_remote(mqtt::connack_packet{session_present, 0, std::move(props)});
     return to_remote();
   }
   void drop_remote() {
@@ -381,6 +382,88 @@ TEST_F(bridge_engine_test, start_says_0_retained_at_qos_1_before_any_connection)
   EXPECT_TRUE(got[0].retain);
   EXPECT_EQ(got[0].qos, mqtt::qos::at_least_once);  // as Mosquitto's notifications
   EXPECT_EQ(engine->current_phase(), bridge_engine::phase::idle);
+}
+
+// A 5.0 remote's CONNACK limits what the bridge may send it.
+class bridge_to_a_5_0_remote : public bridge_engine_test {
+ protected:
+  void SetUp() override {
+    settings.version = mqtt::protocol_version::v5;
+    settings.topics.push_back(
+        line("alarm/#", direction::out, mqtt::qos::exactly_once, "local/", "remote/"));
+    make_engine();
+  }
+  std::vector<std::string> payloads_to_remote() {
+    std::vector<std::string> out;
+    for (const auto& p : to_remote_of<mqtt::publish_packet>()) out.push_back(p.payload);
+    return out;
+  }
+  using texts = std::vector<std::string>;
+};
+
+TEST_F(bridge_to_a_5_0_remote, no_more_unacknowledged_than_its_receive_maximum) {
+  connect(false, {{mqtt::property_id::receive_maximum, std::uint32_t{2}}});
+  auto pub = local_client("pub");
+  for (int i = 0; i < 5; ++i) {
+    pub->send(publish("local/sensors/t", std::to_string(i), mqtt::qos::at_least_once, false,
+                      static_cast<std::uint16_t>(i + 1)));
+  }
+  settle();
+  const auto first = to_remote_of<mqtt::publish_packet>();
+  ASSERT_EQ(first.size(), 2u);  // [MQTT-3.3.4-7]
+  EXPECT_EQ(first[0].payload, "0");
+  EXPECT_EQ(first[1].payload, "1");
+  from_remote(mqtt::puback_packet{first[0].packet_id, 0, {}});
+  EXPECT_EQ(payloads_to_remote(), texts{"2"});
+  from_remote(mqtt::puback_packet{first[1].packet_id, 0, {}});
+  EXPECT_EQ(payloads_to_remote(), texts{"3"});
+  // QoS 0 never waits.
+  pub->send(publish("local/sensors/q0", "zero"));
+  settle();
+  EXPECT_EQ(payloads_to_remote(), texts{"zero"});
+  EXPECT_EQ(engine->counters().sent, 5u);  // "4" still waits for room
+}
+
+TEST_F(bridge_to_a_5_0_remote, qos_2_goes_at_its_maximum_qos_1_and_completes_locally) {
+  connect(false, {{mqtt::property_id::maximum_qos, std::uint32_t{1}}});
+  auto pub = local_client("pub");
+  pub->send(publish("local/alarm/door", "open", mqtt::qos::exactly_once, false, 9));
+  settle();
+  const auto sent = to_remote_of<mqtt::publish_packet>();
+  ASSERT_EQ(sent.size(), 1u);
+  EXPECT_EQ(sent[0].qos, mqtt::qos::at_least_once);  // [MQTT-3.2.2-11]
+  from_remote(mqtt::puback_packet{sent[0].packet_id, 0, {}});
+  // The local delivery is complete: nothing goes out again after a reconnect.
+  drop_remote();
+  EXPECT_TRUE(payloads_to_remote().empty());
+  std::vector<std::string> again;
+  for (auto& p : connect(true, {{mqtt::property_id::maximum_qos, std::uint32_t{1}}})) {
+    if (auto* m = std::get_if<mqtt::publish_packet>(&p)) again.push_back(m->payload);
+  }
+  EXPECT_TRUE(again.empty());
+  EXPECT_EQ(core.stats().limits.dropped_offline, 0u);
+}
+
+TEST_F(bridge_to_a_5_0_remote, larger_than_its_maximum_packet_size_is_not_sent) {
+  connect(false, {{mqtt::property_id::maximum_packet_size, std::uint32_t{64}}});
+  auto pub = local_client("pub");
+  pub->send(
+      publish("local/sensors/big", std::string(100, 'x'), mqtt::qos::at_least_once, false, 1));
+  pub->send(publish("local/sensors/small", "ok", mqtt::qos::at_least_once, false, 2));
+  settle();
+  EXPECT_EQ(payloads_to_remote(), texts{"ok"});  // [MQTT-3.2.2-15]
+  EXPECT_EQ(engine->counters().too_large, 1u);
+  EXPECT_NE(log_text.str().find("larger than the remote accepts (64)"), std::string::npos);
+}
+
+TEST_F(bridge_to_a_5_0_remote, retained_flag_is_cleared_when_it_has_no_retain) {
+  connect(false, {{mqtt::property_id::retain_available, std::uint32_t{0}}});
+  auto pub = local_client("pub");
+  pub->send(publish("local/sensors/r", "kept here", mqtt::qos::at_least_once, true, 1));
+  settle();
+  const auto sent = to_remote_of<mqtt::publish_packet>();
+  ASSERT_EQ(sent.size(), 1u);
+  EXPECT_FALSE(sent[0].retain);  // [MQTT-3.2.2-14]
 }
 
 TEST_F(bridge_engine_test, keep_alive_sends_pingreq_and_gives_up_without_pingresp) {
