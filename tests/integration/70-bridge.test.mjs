@@ -258,7 +258,7 @@ restart_timeout 1
 
 test('notifications: 0 here from the start while the remote cannot be reached', { skip }, async () => {
   const dead = await free_tcp_port();
-  const conf = `connection b8
+  const conf = `connection b10
 address 127.0.0.1:${dead}
 topic x/# out 0
 remote_clientid site-down
@@ -368,6 +368,38 @@ restart_timeout 1
 `);
   await bridge_connected(broker, 'b8');
   await assert_no_loop(broker, remote, 'room');
+});
+
+test("mqttv50 keeps to the remote's Maximum QoS, Retain Available and Maximum Packet Size", { skip }, async () => {
+  // Mosquitto announces these in its 5.0 CONNACK and disconnects a client that goes past them.
+  // (Without retained messages it also refuses a retained will: no notifications here.)
+  const remote = await start_remote({ extra: ['max_qos 1', 'retain_available false', 'max_packet_size 400'] });
+  const broker = await start_local(`connection b11
+address 127.0.0.1:${remote.port}
+bridge_protocol_version mqttv50
+try_private false
+topic alarm/# out 2
+restart_timeout 1
+notifications false
+`);
+  await bridge_connected(broker, 'b11');
+  const remote_sub = await connect_mqtt_js(remote.port, { ...anonymous, protocolVersion: 5 });
+  await subscribe(remote_sub.client, 'alarm/#', 1);
+  const local_pub = await connect_mqtt_js(broker.port);
+  await publish(local_pub.client, 'alarm/door', 'open', { qos: 2, retain: true });
+  await publish(local_pub.client, 'alarm/big', 'x'.repeat(1000), { qos: 1 });
+  await publish(local_pub.client, 'alarm/window', 'shut', { qos: 2 });
+  const door = await remote_sub.inbox.wait_for_topic('alarm/door');
+  assert.equal(door.payload, 'open');
+  assert.equal(door.qos, 1);
+  const window = await remote_sub.inbox.wait_for_topic('alarm/window');
+  assert.equal(window.payload, 'shut');
+  assert.equal(remote_sub.inbox.messages.filter((m) => m.topic === 'alarm/big').length, 0);
+  await wait_until(() => /larger than the remote accepts \(400\)/.test(broker.output), 3000, 'the warning');
+  // One connection all along: the remote never had to close it.
+  assert.equal(broker.output.match(/bridge b11: connected/g).length, 1);
+  await end(remote_sub.client);
+  await end(local_pub.client);
 });
 
 test('bridge_protocol_version mqttv50 speaks 5.0 to the remote, without echo', { skip }, async () => {

@@ -66,7 +66,8 @@ class remote_mosquitto {
 
 // Options: port (default a free one), persistence_dir (a directory kept across restarts),
 // tls: {port, ca, cert, key, require_certificate} for a TLS listener as well.
-export async function start_remote_mosquitto({ port, persistence_dir, tls } = {}) {
+// `extra`: more mosquitto.conf lines (global settings).
+export async function start_remote_mosquitto({ port, persistence_dir, tls, extra = [] } = {}) {
   const chosen = port ?? (await free_tcp_port());
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mqtt-it-remote-'));
   const lines = [
@@ -79,6 +80,7 @@ export async function start_remote_mosquitto({ port, persistence_dir, tls } = {}
     'log_type notice',
     'log_type information',
     'max_queued_messages 10000',
+    ...extra,
   ];
   if (tls) {
     lines.push(`listener ${tls.port} 127.0.0.1`, `cafile ${tls.ca}`, `certfile ${tls.cert}`,
