@@ -54,8 +54,9 @@ bool write_all(int fd, const std::string& text) {
 
 // Writes a temporary file, syncs it and renames it into place, so a crash never leaves a
 // half-written file that the next start would have to refuse.
+// Returns what went wrong, or nothing; `error` gets the errno of it.
 std::string write_users(const std::string& data_dir, const std::string& path,
-                        const system_users& users) {
+                        const system_users& users, int& error) {
   Json::Value root(Json::objectValue);
   root[std::string(homeassistant_user_name)]["password"] = users.homeassistant_password;
   root[std::string(addons_user_name)]["password"] = users.addons_password;
@@ -65,9 +66,13 @@ std::string write_users(const std::string& data_dir, const std::string& path,
 
   const std::string temp = path + ".tmp";
   const int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
-  if (fd < 0) return "cannot create " + temp + ": " + errno_text();
+  if (fd < 0) {
+    error = errno;
+    return "cannot create " + temp + ": " + errno_text();
+  }
   // A stale temporary file from a crash keeps its old mode through O_TRUNC.
   if (::fchmod(fd, 0600) != 0 || !write_all(fd, text) || ::fsync(fd) != 0) {
+    error = errno;
     const std::string why = errno_text();
     ::close(fd);
     ::unlink(temp.c_str());
@@ -75,6 +80,7 @@ std::string write_users(const std::string& data_dir, const std::string& path,
   }
   ::close(fd);
   if (::rename(temp.c_str(), path.c_str()) != 0) {
+    error = errno;
     const std::string why = errno_text();
     ::unlink(temp.c_str());
     return "cannot create " + path + ": " + why;
@@ -138,9 +144,13 @@ system_users_result load_or_create_system_users(const std::string& data_dir) {
     return result;
   }
   system_users users{std::move(*homeassistant), std::move(*addons)};
-  if (std::string problem = write_users(data_dir, result.path, users); !problem.empty()) {
-    result.error = std::move(problem);
-    return result;
+  int error = 0;
+  if (std::string problem = write_users(data_dir, result.path, users, error); !problem.empty()) {
+    if (error != ENOSPC && error != EDQUOT) {
+      result.error = std::move(problem);
+      return result;
+    }
+    result.not_saved = std::move(problem);
   }
   result.value = std::move(users);
   result.created = true;

@@ -186,8 +186,15 @@ int run_broker(const app::flags& f, broker::logger& log) {
     log.log(log_level::error, users.error);
     return exit_runtime_failure;
   }
-  log.log(log_level::info,
-          std::string("system users: ") + (users.created ? "created " : "loaded ") + users.path);
+  if (!users.not_saved.empty()) {
+    log.log(log_level::error,
+            users.not_saved +
+                ": the disk is full. The hub's credentials live in memory only; a "
+                "later start that can write them makes new ones");
+  } else {
+    log.log(log_level::info,
+            std::string("system users: ") + (users.created ? "created " : "loaded ") + users.path);
+  }
 
   const std::unique_ptr<addon::supervisor_services> supervisor =
       connect_supervisor(*users.value, log);

@@ -1,6 +1,7 @@
 #include "storage/store_recovery.hpp"
 
 #include <algorithm>
+#include <cerrno>
 
 #include "storage/frame_scanner.hpp"
 #include "storage/store_files.hpp"
@@ -188,7 +189,15 @@ std::string recover_store(const std::string& dir, const log_fn& log, recovered_s
   }
   out.active_gen = std::max<std::uint64_t>(base, 1);
   if (auto ec = create_log(dir, out.active_gen, out.active_log)) {
-    return "cannot create a log in " + dir + ": " + ec.message();
+    if (ec != std::errc::no_space_on_device && ec.value() != EDQUOT) {
+      return "cannot create a log in " + dir + ": " + ec.message();
+    }
+    // A full disk is no reason to keep Home Assistant without its broker: the store opens
+    // without a log, and the writer makes one at its first commit, retrying while the disk
+    // stays full (log_store_writer.cpp); changes wait in memory meanwhile.
+    log("storage: cannot create a log in " + dir + ": " + ec.message() +
+        "; the store opens without one, and changes wait in memory until there is room");
+    return {};
   }
   out.log_bytes += file_header_size;
   out.bytes_written += file_header_size;
