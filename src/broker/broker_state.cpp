@@ -244,8 +244,12 @@ void broker_state::publish_will_locked(std::string_view client_id, std::string_v
              "will to '" + will.topic + "' not published: no write access");
     return;
   }
+  // Published by its client: a subscription of the client's own session with No Local does not
+  // get it, as the client's other messages [MQTT-3.8.3-3] (after a takeover, say).
+  const auto own = sessions_.find(client_id);
   route_locked(make_message(std::move(will.topic), std::move(will.payload), will.qos, will.retain,
-                            will.props));
+                            will.props),
+               own != sessions_.end() ? own->get() : nullptr);
 }
 
 void broker_state::discard_will(connection_state& conn) {

@@ -534,6 +534,46 @@ TEST_F(connection_test, limit_counters_are_published_under_sys) {
   }
 }
 
+TEST_F(connection_test, a_will_does_not_reach_its_own_client_through_no_local) {
+  // [MQTT-3.8.3-3]: the will is the client's message; its new connection (a takeover of the
+  // session) subscribed with No Local does not get it back, others do.
+  // A 5.0 CONNECT of "a" whose session outlives the connection (expiry 60 s).
+  const auto connect_a = [](test_client& c, std::optional<mqtt::will_message> will) {
+    c.use_version(mqtt::protocol_version::v5);
+    mqtt::connect_packet p;
+    p.version = mqtt::protocol_version::v5;
+    p.client_id = "a";
+    p.clean_start = false;
+    p.username = "u";
+    p.password = "p";
+    p.will = std::move(will);
+    p.props.push_back({mqtt::property_id::session_expiry_interval, std::uint32_t{60}});
+    c.send(p);
+  };
+  test_client first(core);
+  // QoS 1: the session, offline for a moment during the takeover, would keep it.
+  connect_a(first, mqtt::will_message{"w/a", "gone", mqtt::qos::at_least_once, false, {}});
+  mqtt::subscribe_packet s = subscribe("w/#", mqtt::qos::at_least_once);
+  s.subscriptions[0].no_local = true;
+  first.send(s);
+  first.received();
+  auto other = connected("other");
+  other->send(subscribe("w/#"));
+  other->received();
+  test_client second(core);
+  connect_a(second, std::nullopt);
+  // All it got, CONNACK and whatever its session held, in one go.
+  bool present = false;
+  std::size_t publishes = 0;
+  for (const auto& p : second.received()) {
+    if (const auto* ack = std::get_if<mqtt::connack_packet>(&p)) present = ack->session_present;
+    publishes += std::holds_alternative<mqtt::publish_packet>(p) ? 1 : 0;
+  }
+  EXPECT_TRUE(present);
+  EXPECT_EQ(publishes, 0u);
+  EXPECT_EQ(other->received_of<mqtt::publish_packet>().size(), 1u);  // the will went out
+}
+
 // The bounds on what clients make the broker keep, set small here (the defaults are far past a
 // home's needs): past each, that one thing is refused and the connection goes on.
 class bounded_broker : public connection_test {
