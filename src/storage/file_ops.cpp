@@ -2,10 +2,10 @@
 
 #include <fcntl.h>
 #include <sys/file.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <filesystem>
 
@@ -102,41 +102,59 @@ std::error_code lock_directory(const std::string& dir, unique_fd& out) {
   return {};
 }
 
-mapped_file::mapped_file(mapped_file&& other) noexcept
-    : data_(std::exchange(other.data_, nullptr)), size_(std::exchange(other.size_, 0)) {}
-
-mapped_file& mapped_file::operator=(mapped_file&& other) noexcept {
-  if (this != &other) {
-    reset();
-    data_ = std::exchange(other.data_, nullptr);
-    size_ = std::exchange(other.size_, 0);
+file_contents read_tolerant(std::uint64_t size, const pread_fn& read) {
+  constexpr std::size_t chunk = 1 << 20;
+  constexpr std::size_t page = 4096;
+  file_contents out;
+  out.bytes.resize(size);
+  // Reads [at, at + n) whole, or returns false at the first error; `got` ends short at EOF.
+  const auto read_span = [&](std::uint64_t at, std::size_t n, std::size_t& got) {
+    got = 0;
+    while (got < n) {
+      const long r = read(out.bytes.data() + at + got, n - got, at + got);
+      if (r < 0 && errno == EINTR) continue;
+      if (r < 0) return false;
+      if (r == 0) return true;  // the file is shorter than it was: stop there
+      got += static_cast<std::size_t>(r);
+    }
+    return true;
+  };
+  std::uint64_t at = 0;
+  while (at < size) {
+    const std::size_t n = static_cast<std::size_t>(std::min<std::uint64_t>(chunk, size - at));
+    std::size_t got = 0;
+    if (read_span(at, n, got)) {
+      at += got;
+      if (got < n) break;
+      continue;
+    }
+    // Somewhere in this chunk the disk fails: page by page, keeping what can be read.
+    for (std::uint64_t p = at; p < at + n; p += page) {
+      const std::size_t len = static_cast<std::size_t>(std::min<std::uint64_t>(page, at + n - p));
+      std::size_t part = 0;
+      if (!read_span(p, len, part)) {
+        std::fill_n(out.bytes.data() + p, len, '\0');
+        out.unreadable += len;
+      }
+    }
+    at += n;
   }
-  return *this;
+  out.bytes.resize(static_cast<std::size_t>(at));
+  return out;
 }
 
-void mapped_file::reset() {
-  if (data_ != nullptr) ::munmap(const_cast<char*>(data_), size_);
-  data_ = nullptr;
-  size_ = 0;
-}
-
-std::error_code mapped_file::open(const std::string& path, mapped_file& out) {
-  out.reset();
+std::error_code read_whole_file(const std::string& path, file_contents& out) {
+  out = {};
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return errno_code();
   unique_fd guard(fd);
   struct stat st {};
   if (::fstat(fd, &st) != 0) return errno_code();
-  if (st.st_size == 0) return {};  // mmap refuses length 0; an empty view is right
-  int flags = MAP_PRIVATE;
-#ifdef MAP_POPULATE
-  flags |= MAP_POPULATE;  // the whole file is read anyway: one read-ahead instead of page faults
-#endif
-  void* p = ::mmap(nullptr, static_cast<std::size_t>(st.st_size), PROT_READ, flags, fd, 0);
-  if (p == MAP_FAILED) return errno_code();
-  ::madvise(p, static_cast<std::size_t>(st.st_size), MADV_SEQUENTIAL);
-  out.data_ = static_cast<const char*>(p);
-  out.size_ = static_cast<std::size_t>(st.st_size);
+  ::posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+  out = read_tolerant(static_cast<std::uint64_t>(st.st_size),
+                      [fd](char* to, std::size_t n, std::uint64_t offset) {
+                        return static_cast<long>(::pread(fd, to, n, static_cast<off_t>(offset)));
+                      });
   return {};
 }
 

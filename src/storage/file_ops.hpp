@@ -1,5 +1,7 @@
 #pragma once
 
+#include <cstdint>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <system_error>
@@ -46,24 +48,25 @@ std::error_code make_directory(const std::string& dir);
 // goes with the descriptor, also when the process is killed.
 std::error_code lock_directory(const std::string& dir, unique_fd& out);
 
-// A read-only view of a whole file. mmap rather than read(): the loader decodes records in place
-// and resynchronising after damage needs random access.
-class mapped_file {
- public:
-  mapped_file() = default;
-  ~mapped_file() { reset(); }
-  mapped_file(mapped_file&& other) noexcept;
-  mapped_file& operator=(mapped_file&& other) noexcept;
-  mapped_file(const mapped_file&) = delete;
-  mapped_file& operator=(const mapped_file&) = delete;
-
-  static std::error_code open(const std::string& path, mapped_file& out);
-  std::string_view bytes() const { return {data_, size_}; }
-  void reset();
-
- private:
-  const char* data_ = nullptr;
-  std::size_t size_ = 0;
+// A whole file read into memory, for the loader (which decodes records in place and, after
+// damage, resynchronises with random access). read(), not mmap: a bad sector of an SD card is
+// EIO here, where through a mapping it was SIGBUS and the broker died at every start.
+struct file_contents {
+  std::string bytes;
+  // Bytes that could not be read (I/O errors): zeros in `bytes`, so the loader sees them as
+  // damage and resynchronises behind them, as after any corruption.
+  std::uint64_t unreadable = 0;
 };
+
+// Reads `size` bytes at `offset` into `out` (short only at the end of the file), or fails
+// with errno set. ::pread, or a stand-in in tests.
+using pread_fn = std::function<long(char* out, std::size_t size, std::uint64_t offset)>;
+
+// Reads `size` bytes with `read`: in chunks, and a chunk that fails page by page, each page that
+// still fails zero-filled and counted. Stops early at the end of the file.
+file_contents read_tolerant(std::uint64_t size, const pread_fn& read);
+
+// read_tolerant() of the file at `path`; fails only when it cannot be opened or examined.
+std::error_code read_whole_file(const std::string& path, file_contents& out);
 
 }  // namespace storage

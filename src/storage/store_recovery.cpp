@@ -27,13 +27,18 @@ void add_problem(file_check& c, const std::string& text) {
 file_check check_file(const std::string& dir, const store_file& file, live_map* records,
                       std::uint64_t& live_bytes) {
   file_check c{file, false, {}, {}};
-  mapped_file mapped;
-  if (auto ec = mapped_file::open(path_in(dir, file.name), mapped)) {
+  file_contents contents;
+  if (auto ec = read_whole_file(path_in(dir, file.name), contents)) {
     add_problem(c, "cannot read it: " + ec.message());
     c.scan.unreadable_bytes = file.size;
     return c;
   }
-  const std::string_view bytes = mapped.bytes();
+  // Unreadable parts are zeros, which scan_frames reports as damage: the file is set aside and
+  // what could be read is kept.
+  if (contents.unreadable > 0) {
+    add_problem(c, std::to_string(contents.unreadable) + " bytes unreadable (I/O error)");
+  }
+  const std::string_view bytes = contents.bytes;
   const std::size_t body_at = std::min(bytes.size(), file_header_size);
   const bool header_ok = check_file_header(bytes, file.kind, file.gen);
   if (!header_ok) add_problem(c, "invalid file header");
