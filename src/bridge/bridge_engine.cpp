@@ -1,5 +1,6 @@
 #include "bridge/bridge_engine.hpp"
 
+#include <algorithm>
 #include <cstdio>
 #include <variant>
 
@@ -323,6 +324,24 @@ void bridge_engine::connect_local() {
   // Subscribing again on every connection sends the local retained messages to the remote
   // again, which brings a remote that lost them (or was replaced) up to date.
   if (!sub.subscriptions.empty()) send_local(sub);
+  if (!settings_.local_clean()) {
+    // A persistent session resumes with what an earlier configuration subscribed to: what no
+    // topic line asks for now goes, as Mosquitto cleans its bridge's subscriptions on connect
+    // (else it would fill the session's offline queue with messages no line sends out).
+    mqtt::unsubscribe_packet stale;
+    stale.packet_id = 2;
+    for (std::string& filter : core_.subscription_filters(settings_.local_clientid)) {
+      const bool wanted =
+          std::any_of(sub.subscriptions.begin(), sub.subscriptions.end(),
+                      [&](const mqtt::subscription& s) { return s.filter == filter; });
+      if (!wanted) stale.filters.push_back(std::move(filter));
+    }
+    if (!stale.filters.empty()) {
+      log(broker::log_level::info, "dropping " + std::to_string(stale.filters.size()) +
+                                       " local subscription(s) no topic line asks for any more");
+      send_local(stale);
+    }
+  }
   if (settings_.notifications) core_.publish_notification(settings_.notification_topic, "1");
 }
 

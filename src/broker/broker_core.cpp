@@ -48,6 +48,10 @@ void broker_core::publish_sys_entry(std::string topic, std::string payload) {
       message::make(std::move(topic), std::move(payload), mqtt::qos::at_most_once, true));
 }
 
+std::vector<std::string> broker_core::subscription_filters(std::string_view client_id) const {
+  return state_->subscription_filters(client_id);
+}
+
 void broker_core::publish_notification(std::string topic, std::string payload) {
   state_->publish(
       message::make(std::move(topic), std::move(payload), mqtt::qos::at_least_once, true));

@@ -71,6 +71,10 @@ class broker_core {
                        std::optional<std::chrono::system_clock::time_point> ended_at = {});
   static constexpr std::uint32_t never_expires = 0xFFFFFFFF;  // session::never_expires
 
+  // The filters of the session of `client_id` (none when it has no session): a bridge finds
+  // what its persistent local session still holds from an earlier configuration.
+  std::vector<std::string> subscription_filters(std::string_view client_id) const;
+
   // A retained $SYS entry from outside the core (a bridge's state). Like every $SYS entry it is
   // kept in memory only.
   void publish_sys_entry(std::string topic, std::string payload);

@@ -801,6 +801,15 @@ std::string broker_state::assign_client_id() {
   return id;
 }
 
+std::vector<std::string> broker_state::subscription_filters(std::string_view client_id) const {
+  std::vector<std::string> out;
+  std::shared_lock lock(mutex_);
+  if (auto it = sessions_.find(client_id); it != sessions_.end()) {
+    for (const auto& [filter, options] : (*it)->subscriptions()) out.push_back(filter);
+  }
+  return out;
+}
+
 std::vector<client_info> broker_state::clients(std::size_t limit) const {
   std::vector<client_info> out;
   std::lock_guard lock(mutex_);

@@ -172,6 +172,7 @@ class broker_state {
 
   // The web UI's views and actions (broker_core.hpp describes them).
   std::vector<client_info> clients(std::size_t limit) const;
+  std::vector<std::string> subscription_filters(std::string_view client_id) const;
   connection_totals totals() const;
   std::uint64_t clients_version() const { return clients_version_.load(); }
   topic_query_result topics(const topic_query& q) const;

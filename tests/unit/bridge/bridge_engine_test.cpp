@@ -466,6 +466,33 @@ TEST_F(bridge_to_a_5_0_remote, retained_flag_is_cleared_when_it_has_no_retain) {
   EXPECT_FALSE(sent[0].retain);  // [MQTT-3.2.2-14]
 }
 
+TEST_F(bridge_engine_test, a_resumed_local_session_drops_subscriptions_no_line_asks_for) {
+  make_engine();
+  connect();
+  using filters = std::vector<std::string>;
+  EXPECT_EQ(core.subscription_filters(settings.local_clientid), filters{"local/sensors/#"});
+  drop_remote();
+  // The configuration changes (a restart, say): sensors are no longer sent, meters are.
+  engine.reset();
+  settings.topics[0] =
+      line("meters/#", direction::out, mqtt::qos::at_least_once, "local/", "remote/");
+  make_engine();
+  connect(true);
+  EXPECT_EQ(core.subscription_filters(settings.local_clientid), filters{"local/meters/#"});
+  EXPECT_NE(log_text.str().find("dropping 1 local subscription(s)"), std::string::npos);
+  // Nothing for the old line waits in the session while the remote is away.
+  drop_remote();
+  auto pub = local_client("pub");
+  pub->send(publish("local/sensors/t", "old", mqtt::qos::at_least_once, false, 1));
+  bool found = false;
+  for (const auto& c : core.clients(10)) {
+    if (c.client_id != settings.local_clientid) continue;
+    found = true;
+    EXPECT_EQ(c.queued, 0u);
+  }
+  EXPECT_TRUE(found);
+}
+
 TEST_F(bridge_engine_test, keep_alive_sends_pingreq_and_gives_up_without_pingresp) {
   settings.keepalive = 5;
   make_engine();
