@@ -79,6 +79,17 @@ void bridge_engine::log(broker::log_level level, const std::string& text) {
 
 void bridge_engine::start() {
   if (settings_.notifications) core_.publish_notification(settings_.notification_topic, "0");
+  // Mosquitto subscribes its bridge locally at the first attempt, so that what is published
+  // before the first connection waits for it. A persistent local session that has no
+  // subscriptions yet (the bridge's first start) gets them here, and keeps QoS 1/2 messages
+  // (within the offline limits) until the remote is reached.
+  const bool sends_out = std::any_of(settings_.topics.begin(), settings_.topics.end(),
+                                     [](const topic_mapping& t) { return t.sends_out(); });
+  if (sends_out && !settings_.local_clean() &&
+      core_.subscription_filters(settings_.local_clientid).empty()) {
+    open_local();
+    end_local();
+  }
 }
 
 void bridge_engine::on_remote_open(clock::time_point now, bool try_private) {
@@ -302,6 +313,11 @@ void bridge_engine::handle_remote_publish(mqtt::publish_packet& p) {
 }
 
 void bridge_engine::connect_local() {
+  open_local();
+  if (settings_.notifications) core_.publish_notification(settings_.notification_topic, "1");
+}
+
+void bridge_engine::open_local() {
   close_local();
   local_reader_ = std::make_unique<mqtt::packet_reader>(core_.config().max_packet_size);
   local_ = std::make_shared<broker::connection>(core_, local_link_, "bridge " + settings_.name,
@@ -342,12 +358,15 @@ void bridge_engine::connect_local() {
       send_local(stale);
     }
   }
-  if (settings_.notifications) core_.publish_notification(settings_.notification_topic, "1");
 }
 
 void bridge_engine::close_local() {
   if (!local_) return;
   if (settings_.notifications) core_.publish_notification(settings_.notification_topic, "0");
+  end_local();
+}
+
+void bridge_engine::end_local() {
   send_local(mqtt::disconnect_packet{});
   local_->on_bytes(bytes_of(local_in_));
   local_in_.clear();

@@ -93,8 +93,12 @@ class bridge_engine {
   void handle_remote_publish(mqtt::publish_packet& p);
   void handle_local(mqtt::packet& p);
   void handle_local_publish(mqtt::publish_packet& p);
+  // The local connection, for as long as the remote one: connect_local() opens it (CONNECT,
+  // SUBSCRIBE to the lines sent out) and says 1; close_local() says 0 and ends it.
   void connect_local();
+  void open_local();
   void close_local();
+  void end_local();
   void feed_local();
   void pull_local();
   // A local message for the remote, within what the remote's CONNACK allows.

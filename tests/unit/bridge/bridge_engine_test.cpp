@@ -466,6 +466,21 @@ TEST_F(bridge_to_a_5_0_remote, retained_flag_is_cleared_when_it_has_no_retain) {
   EXPECT_FALSE(sent[0].retain);  // [MQTT-3.2.2-14]
 }
 
+TEST_F(bridge_engine_test, what_is_published_before_the_first_connection_waits_for_it) {
+  make_engine();
+  engine->start();  // the bridge's first start: no local session yet
+  EXPECT_EQ(core.stats().clients_connected, 0u);
+  auto pub = local_client("pub");
+  pub->send(publish("local/sensors/early", "1", mqtt::qos::at_least_once, false, 1));
+  pub->send(publish("local/sensors/early", "0", mqtt::qos::at_most_once, false));  // not kept
+  std::vector<std::string> sent;
+  for (auto& p : connect(true)) {
+    if (auto* m = std::get_if<mqtt::publish_packet>(&p))
+      sent.push_back(m->topic + "=" + m->payload);
+  }
+  EXPECT_EQ(sent, std::vector<std::string>{"remote/sensors/early=1"});
+}
+
 TEST_F(bridge_engine_test, a_resumed_local_session_drops_subscriptions_no_line_asks_for) {
   make_engine();
   connect();
