@@ -41,6 +41,9 @@ struct broker_config {
   // Sessions, connected or not: a client that would start a new one past it is refused
   // (CONNACK Server unavailable, 5.0: Quota exceeded); existing sessions resume as always.
   std::size_t max_sessions = 100000;
+  // A longer client id is refused at CONNECT (5.0: Client Identifier not valid): ids are UUIDs,
+  // names and MAC addresses, and every session keeps its own (100,000 of 64 KiB would be 6 GiB).
+  std::size_t max_client_id_bytes = 1024;
   // Retained messages together, in retained_cost() bytes. A retained message past it is
   // delivered as usual but not kept: its topic keeps its previous one. The application sets it
   // from the memory it has; this is only the fallback.

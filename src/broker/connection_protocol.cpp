@@ -333,6 +333,17 @@ void handle_connect(connection_state& st, mqtt::connect_packet& c) {
                    "connection refused: MQTT 3.1 client id longer than 23 characters, from " +
                        st.remote_address);
     return;
+  } else if (c.client_id.size() > st.broker.config().max_client_id_bytes) {
+    // A server must take ids of up to 23 bytes [MQTT-3.1.3-5] and may take more; this one
+    // takes far more, but not 65,535: each session keeps its id, and max_sessions of them
+    // must stay affordable.
+    refuse_connect(
+        st,
+        v5 ? mqtt::reason::client_identifier_not_valid : mqtt::connect_return::identifier_rejected,
+        "connection refused: client id of " + std::to_string(c.client_id.size()) +
+            " bytes, more than " + std::to_string(st.broker.config().max_client_id_bytes) +
+            ", from " + st.remote_address);
+    return;
   }
   if (!st.internal && st.broker.is_bridge_client_id(c.client_id)) {
     // A bridge's queue must not be drained (or its session ended) by a client that borrows its

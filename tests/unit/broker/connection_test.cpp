@@ -583,6 +583,7 @@ class bounded_broker : public connection_test {
     c.max_subscriptions_per_client = 2;
     c.max_subscriptions = 3;
     c.max_sessions = 2;
+    c.max_client_id_bytes = 8;
     return c;
   }();
   broker_core limited{bounded, auth, log};
@@ -660,6 +661,19 @@ TEST_F(bounded_broker, a_new_session_past_the_bound_is_refused_and_existing_ones
   EXPECT_EQ(resumed[0].reason_code, 0);
   EXPECT_TRUE(resumed[0].session_present);
   EXPECT_EQ(limited.stats().sessions, 2u);
+}
+
+TEST_F(bounded_broker, a_client_id_longer_than_the_bound_is_refused) {
+  auto longest = client("12345678");
+  EXPECT_EQ(longest->received_of<mqtt::connack_packet>().at(0).reason_code, 0);
+  auto longer = client("123456789");
+  const auto refused = longer->received_of<mqtt::connack_packet>();
+  ASSERT_EQ(refused.size(), 1u);
+  EXPECT_EQ(refused[0].reason_code, mqtt::connect_return::identifier_rejected);
+  EXPECT_TRUE(longer->conn().should_close());
+  auto longer5 = client("123456789", true);
+  EXPECT_EQ(longer5->received_of<mqtt::connack_packet>().at(0).reason_code,
+            mqtt::reason::client_identifier_not_valid);  // 0x85
 }
 
 TEST_F(connection_test, a_retained_message_past_the_bound_is_delivered_but_not_kept) {
