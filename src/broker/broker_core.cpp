@@ -80,6 +80,8 @@ broker_stats broker_core::stats() const {
   s.limits.subscriptions_refused = l.subscriptions_refused.load();
   s.limits.sessions_refused = l.sessions_refused.load();
   s.limits.retained_refused = l.retained_refused.load();
+  s.limits.input_budget_closed = l.input_budget_closed.load();
+  s.limits.input_bytes = l.input_bytes.load();
   s.limits.connections_open = l.connections_open.load();
   s.limits.buffered_bytes = state_->buffered_bytes();
   return s;

@@ -76,6 +76,9 @@ void write_broker_metrics(broker_core& core, prometheus_text& out) {
              {{"limit", "subscriptions"}});
   out.sample("mqtt_broker_limit_refused_total", l.sessions_refused, {{"limit", "sessions"}});
   out.sample("mqtt_broker_limit_refused_total", l.retained_refused, {{"limit", "retained"}});
+  out.counter("mqtt_broker_limit_input_budget_closed_total",
+              "Connections closed because packets still arriving passed max_total_buffer_mb.",
+              l.input_budget_closed);
   out.gauge("mqtt_broker_buffered_bytes", "Bytes of messages waiting in every session together.",
             l.buffered_bytes);
   out.gauge("mqtt_broker_open_connections",

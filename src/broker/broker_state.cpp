@@ -967,6 +967,7 @@ void broker_state::publish_sys(std::chrono::steady_clock::time_point now) {
       {"$SYS/broker/limits/subscriptions/refused", value(l.subscriptions_refused.load())},
       {"$SYS/broker/limits/sessions/refused", value(l.sessions_refused.load())},
       {"$SYS/broker/limits/retained/refused", value(l.retained_refused.load())},
+      {"$SYS/broker/limits/connections/input_budget", value(l.input_budget_closed.load())},
   };
   std::lock_guard lock(mutex_);
   const std::pair<const char*, std::string> counts[] = {

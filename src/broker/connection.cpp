@@ -15,6 +15,44 @@ connection::connection(broker_core& core, transport_link& link, std::string remo
     : state_(core.state(), link, std::move(remote_address), core.config().max_packet_size,
              std::move(transport)) {}
 
+namespace {
+
+// Unfinished packets are held until their last byte arrives, up to max_packet_size each: a
+// client could hold that much on every connection. What all connections hold past this much
+// each counts against max_total_buffer_bytes, as the messages waiting for clients do; under it
+// (every everyday packet) the shared counter is not touched, and max_connections bounds it.
+constexpr std::size_t input_threshold = 16 * 1024;
+
+void count_input(connection_state& st) {
+  const std::size_t held = st.reader.buffered();
+  const std::size_t now = held > input_threshold ? held : 0;
+  connection_extras* x = st.extras();
+  const std::size_t counted = x ? x->input_counted : 0;
+  if (now == counted) return;
+  auto& total = st.broker.counters().limits.input_bytes;
+  if (now < counted) {
+    total.fetch_sub(counted - now, std::memory_order_relaxed);
+    x->input_counted = now;
+    return;
+  }
+  const std::uint64_t after =
+      total.fetch_add(now - counted, std::memory_order_relaxed) + now - counted;
+  st.more().input_counted = now;
+  const std::size_t budget = st.broker.config().max_total_buffer_bytes;
+  if (after <= budget) return;
+  limit_counters::add(st.broker.counters().limits.input_budget_closed);
+  const log_level level = st.broker.episodes().input_budget.begins(connection::clock::now())
+                              ? log_level::warning
+                              : log_level::debug;
+  close_with(st, level,
+             "a packet still arriving (" + std::to_string(held) +
+                 " bytes so far) would take what all connections hold of unfinished packets past " +
+                 std::to_string(budget) + " bytes (max_total_buffer_mb)",
+             mqtt::reason::quota_exceeded);
+}
+
+}  // namespace
+
 connection::~connection() {
   on_closed();
 }
@@ -31,6 +69,7 @@ void connection::on_bytes(std::span<const std::uint8_t> bytes) {
   st.reader.lend(bytes);
   process_input(state_);
   st.reader.keep_rest();
+  count_input(st);
 }
 
 void connection::take_output(output_batch& out) {
@@ -53,6 +92,10 @@ bool connection::should_close() const {
 void connection::on_closed() {
   connection_state& st = state_;
   if (st.stage == connection_state::phase::closed) return;
+  if (connection_extras* x = st.extras(); x && x->input_counted > 0) {
+    st.broker.counters().limits.input_bytes.fetch_sub(x->input_counted, std::memory_order_relaxed);
+    x->input_counted = 0;
+  }
   const bool was_attached = st.stage == connection_state::phase::connected ||
                             (st.stage == connection_state::phase::closing && st.announced);
   st.stage = connection_state::phase::closed;

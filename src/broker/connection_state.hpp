@@ -66,6 +66,8 @@ struct connection_extras {
       aliases_out;
   // Why the broker ended the connection, for the log; set only then.
   std::unique_ptr<std::string> close_reason;
+  // What this connection's unfinished packet adds to limit_counters::input_bytes.
+  std::size_t input_counted = 0;
 };
 
 struct connection_state {

@@ -40,6 +40,7 @@ struct limit_episodes {
   episode_gate subscriptions_refused;
   episode_gate sessions_refused;
   episode_gate retained_refused;
+  episode_gate input_budget;
 };
 
 }  // namespace broker

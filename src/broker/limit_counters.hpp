@@ -18,6 +18,8 @@ struct limit_stats {
   std::uint64_t subscriptions_refused = 0;    // past max_subscriptions(_per_client)
   std::uint64_t sessions_refused = 0;         // new sessions past max_sessions
   std::uint64_t retained_refused = 0;         // retained messages not kept: max_retained_bytes
+  std::uint64_t input_budget_closed = 0;      // connections closed: packets arriving past budget
+  std::uint64_t input_bytes = 0;              // now: large packets still arriving, all together
   std::uint64_t buffered_bytes = 0;           // now: queued in every session together
   std::uint64_t connections_open = 0;         // now: sockets open (connected or not yet)
 };
@@ -34,6 +36,10 @@ struct limit_counters {
   std::atomic<std::uint64_t> subscriptions_refused{0};
   std::atomic<std::uint64_t> sessions_refused{0};
   std::atomic<std::uint64_t> retained_refused{0};
+  std::atomic<std::uint64_t> input_budget_closed{0};
+  // Bytes of unfinished incoming packets held past input_threshold (connection.cpp), every
+  // connection together; changed only by connections receiving large packets.
+  std::atomic<std::uint64_t> input_bytes{0};
   std::atomic<std::uint64_t> connections_open{0};
 
   static void add(std::atomic<std::uint64_t>& counter, std::uint64_t n = 1) {

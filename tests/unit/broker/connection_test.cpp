@@ -529,7 +529,7 @@ TEST_F(connection_test, limit_counters_are_published_under_sys) {
         "$SYS/broker/limits/connections/refused", "$SYS/broker/limits/connections/connect_timeout",
         "$SYS/broker/limits/logins/throttled", "$SYS/broker/limits/buffered/bytes",
         "$SYS/broker/limits/subscriptions/refused", "$SYS/broker/limits/sessions/refused",
-        "$SYS/broker/limits/retained/refused"}) {
+        "$SYS/broker/limits/retained/refused", "$SYS/broker/limits/connections/input_budget"}) {
     EXPECT_EQ(values[topic], "0") << topic;
   }
 }
@@ -674,6 +674,41 @@ TEST_F(bounded_broker, a_client_id_longer_than_the_bound_is_refused) {
   auto longer5 = client("123456789", true);
   EXPECT_EQ(longer5->received_of<mqtt::connack_packet>().at(0).reason_code,
             mqtt::reason::client_identifier_not_valid);  // 0x85
+}
+
+TEST_F(connection_test, large_packets_still_arriving_share_the_total_buffer_budget) {
+  broker_config small = config;
+  small.max_packet_size = 1 << 20;
+  small.max_total_buffer_bytes = 100 * 1024;
+  broker_core limited{small, auth, log};
+  std::string whole;  // one QoS 0 PUBLISH of 200 KiB
+  mqtt::encode(publish("big", std::string(200 * 1024, 'x')), mqtt::protocol_version::v3_1_1, whole);
+  const std::string_view first_part = std::string_view(whole).substr(0, 80 * 1024);
+  test_client sub(limited);
+  sub.connect("sub");
+  sub.send(subscribe("big"));
+  sub.received();
+  test_client a(limited);
+  a.connect("a");
+  a.received();
+  test_client b(limited);
+  b.connect("b");
+  b.received();
+  a.send_bytes(first_part);  // 80 KiB held: within the 100 KiB budget
+  EXPECT_FALSE(a.conn().should_close());
+  EXPECT_EQ(limited.stats().limits.input_bytes, 80u * 1024);
+  b.send_bytes(first_part);  // 160 KiB together: b is closed, a goes on
+  EXPECT_TRUE(b.conn().should_close());
+  EXPECT_FALSE(a.conn().should_close());
+  EXPECT_EQ(limited.stats().limits.input_budget_closed, 1u);
+  b.conn().on_closed();
+  EXPECT_EQ(limited.stats().limits.input_bytes, 80u * 1024);
+  a.send_bytes(std::string_view(whole).substr(first_part.size()));
+  EXPECT_EQ(limited.stats().limits.input_bytes, 0u);
+  const auto got = sub.received_of<mqtt::publish_packet>();
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0].payload.size(), 200u * 1024);
+  EXPECT_NE(log_text.str().find("max_total_buffer_mb"), std::string::npos);
 }
 
 TEST_F(connection_test, a_retained_message_past_the_bound_is_delivered_but_not_kept) {
