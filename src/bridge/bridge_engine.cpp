@@ -481,12 +481,8 @@ void bridge_engine::forward_to_remote(mqtt::publish_packet p) {
     const std::size_t remaining = 2 + p.topic.size() + (p.qos != mqtt::qos::at_most_once ? 2 : 0) +
                                   (settings_.version == mqtt::protocol_version::v5 ? 1 : 0) +
                                   p.payload.size();
-    const std::size_t size = 1 +
-                             (remaining < 128       ? 1
-                              : remaining < 16384   ? 2
-                              : remaining < 2097152 ? 3
-                                                    : 4) +
-                             remaining;
+    const std::size_t size =
+        1 + mqtt::varint_size(static_cast<std::uint32_t>(remaining)) + remaining;
     if (size > limits.maximum_packet_size) {
       // The remote would close the connection for it [MQTT-3.2.2-15]: it cannot cross.
       ++counters_.too_large;
